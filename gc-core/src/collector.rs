@@ -1,0 +1,446 @@
+//! The cycle detector: CPython's trial deletion over intrusive container
+//! lists. **Read [`collect_main`] first**; each phase below is a small
+//! function whose comment states what holds before and after it.
+//!
+//! # The algorithm
+//!
+//! Reference counting frees everything but cycles. To find unreachable
+//! cycles among the objects of a generation (`young`), the collector asks,
+//! for every object, how many of its strong references come from *outside*
+//! `young`:
+//!
+//! 1. [`update_refs`]: `gc_refs = strong_count` for each object.
+//! 2. [`subtract_refs`]: for each edge between two objects of `young`,
+//!    `gc_refs -= 1` on the target. What remains are references from stack
+//!    variables, globals, older generations and untracked objects.
+//! 3. [`move_unreachable`]: objects with `gc_refs > 0` are roots; everything
+//!    they reach is reachable too. The rest is garbage.
+//!
+//! A `RefCell` that is mutably borrowed while the collector runs is not
+//! traced (its `Trace` skips it in every phase), so the objects it holds are
+//! never subtracted: they count as externally referenced and survive.
+//!
+//! # Tearing garbage down soundly
+//!
+//! CPython breaks a garbage cycle with `tp_clear` and lets reference
+//! counting do the rest. Rust cannot clear arbitrary fields, so
+//! [`delete_garbage`] drops the values in place instead, in three passes:
+//!
+//! - [`handle_weakrefs`]: every garbage object gets one extra strong count,
+//!   held by the collector, and its `Weak`s are cleared (they stop
+//!   upgrading). No garbage object can now reach a count of zero, so no
+//!   nested drop frees a box the collector is still walking, and no
+//!   destructor can reach a dying object through a `Weak`.
+//! - drop every value, once, marking it `VALUE_DROPPED` first. A `Gc` field
+//!   pointing into the garbage only decrements a count; one pointing at a
+//!   live object may free it by ordinary reference counting, which may run
+//!   any `Drop` code, allocate, or call `collect()` (a no-op: collections
+//!   are not re-entrant). A panic is caught, the remaining values are still
+//!   dropped, and the first panic is resumed after the heap is consistent.
+//! - release the collector's counts and free every box whose count is zero
+//!   (and whose `Weak`s are gone; otherwise the box stays for them, its
+//!   value already dropped).
+//!
+//! A garbage box whose count is still positive after the value drops was
+//! resurrected by a `Drop` impl that cloned a `Gc` out of a dying value. The
+//! `Trace` contract (rule 5) and the derive's `Drop` check make that
+//! impossible in safe code; should an `unsafe impl` break the rule anyway,
+//! the box is leaked rather than freed, so the stray handle never points at
+//! freed memory.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::ptr::NonNull;
+
+use crate::callbacks::{CollectionInfo, Phase, invoke_callbacks};
+use crate::gc::free_box;
+use crate::header::{HeaderPtr, flags, header_ref, value_ref};
+use crate::introspect::GenerationStats;
+use crate::list::{Link, unlink};
+use crate::state::{Heap, heap};
+use crate::trace::{Trace, impl_collector_tracer};
+use crate::weak::clear_weakrefs;
+
+/// Runs a full collection (`gc.collect()`) and returns the number of
+/// unreachable objects found: those freed plus those kept as garbage.
+///
+/// Returns 0 without doing anything when called during a collection (from a
+/// `Drop`, a finalizer or a callback). A panic raised by a destructor during
+/// the collection propagates out of this call once the heap is consistent
+/// again.
+///
+/// ```
+/// use gc_core::{Gc, Trace};
+/// use std::cell::RefCell;
+///
+/// #[derive(Trace)]
+/// struct Node {
+///     next: RefCell<Option<Gc<Node>>>,
+/// }
+///
+/// gc_core::collect();
+/// let a = Gc::new(Node { next: RefCell::new(None) });
+/// *a.next.borrow_mut() = Some(a.clone()); // a self-cycle
+/// drop(a); // reference counting cannot free it
+/// assert_eq!(gc_core::collect(), 1);
+/// assert_eq!(gc_core::collect(), 0);
+/// ```
+pub fn collect() -> usize {
+    collect_generation(2)
+}
+
+/// Collects generation `generation` and every younger one
+/// (`gc.collect(generation)`), returning the number of unreachable objects
+/// found.
+///
+/// # Panics
+///
+/// If `generation > 2`: there are only generations 0, 1 and 2.
+pub fn collect_generation(generation: usize) -> usize {
+    assert!(
+        generation <= 2,
+        "collect_generation({generation}): generation must be 0, 1 or 2 \
+         (use collect() for a full collection)"
+    );
+    heap().map_or(0, |heap| collect_with_callbacks(heap, generation))
+}
+
+/// CPython's `gc_collect_with_callback`, plus the re-entrancy guard: the
+/// callbacks see `Start`, the collection runs, the callbacks see `Stop`.
+pub(crate) fn collect_with_callbacks(heap: &Heap, generation: usize) -> usize {
+    if heap.collecting.get() {
+        return 0;
+    }
+    heap.collecting.set(true);
+    let _collecting = ResetOnDrop(&heap.collecting);
+
+    invoke_callbacks(heap, Phase::Start, &CollectionInfo::start(generation));
+    let outcome = collect_main(heap, generation);
+    let info = CollectionInfo {
+        generation,
+        collected: outcome.collected,
+        uncollectable: outcome.uncollectable,
+    };
+    // A destructor's panic wins over the callbacks: report it once the
+    // collection is accounted for, without running user callbacks first.
+    if let Some(payload) = outcome.panic {
+        resume_unwind(payload);
+    }
+    invoke_callbacks(heap, Phase::Stop, &info);
+    outcome.collected + outcome.uncollectable
+}
+
+struct ResetOnDrop<'a>(&'a std::cell::Cell<bool>);
+
+impl Drop for ResetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+/// What one collection found.
+pub(crate) struct Outcome {
+    pub(crate) collected: usize,
+    pub(crate) uncollectable: usize,
+    /// The first panic raised by a destructor, to resume once the heap is
+    /// consistent.
+    pub(crate) panic: Option<Box<dyn std::any::Any + Send>>,
+}
+
+/// One collection of `generation` (CPython's `gc_collect_main`). Read this
+/// first: it is the table of contents of the phases.
+fn collect_main(heap: &Heap, generation: usize) -> Outcome {
+    let young = &heap.generations[generation].head;
+    let target = (generation + 1).min(2);
+    let old = &heap.generations[target].head;
+    update_counts(heap, generation);
+    merge_younger(heap, generation);
+
+    let restore = RestoreOnUnwind { young, heap };
+    let young_size = update_refs(young);
+    subtract_refs(young);
+    move_unreachable(young, &heap.unreachable, target as u32);
+    std::mem::forget(restore);
+
+    let unreachable = handle_weakrefs(&heap.unreachable);
+    promote_survivors(heap, generation, young_size - unreachable);
+    if !std::ptr::eq(young, old) {
+        // SAFETY: distinct initialised heads of this heap.
+        unsafe { old.merge_from(young) };
+    }
+
+    let panic = delete_garbage(heap);
+    let outcome = Outcome {
+        collected: unreachable,
+        uncollectable: 0,
+        panic,
+    };
+    record_stats(heap, generation, &outcome);
+    outcome
+}
+
+/// `collect(g)` resets the counts of generations `0..=g` and counts one more
+/// collection of `g` towards generation `g + 1`.
+fn update_counts(heap: &Heap, generation: usize) {
+    if let Some(next) = heap.generations.get(generation + 1) {
+        next.count.set(next.count.get() + 1);
+    }
+    for younger in &heap.generations[..=generation] {
+        younger.count.set(0);
+    }
+}
+
+/// Merges the generations younger than `generation` into it: a collection
+/// of `g` examines every generation up to `g`.
+fn merge_younger(heap: &Heap, generation: usize) {
+    let young = &heap.generations[generation].head;
+    for younger in &heap.generations[..generation] {
+        // SAFETY: distinct initialised heads of this heap.
+        unsafe { young.merge_from(&younger.head) };
+    }
+}
+
+/// Phase 1. Before: no object of `young` is `COLLECTING`. After: each is
+/// `COLLECTING` with `gc_refs == strong count`. Returns the size of `young`.
+pub(crate) fn update_refs(young: &Link) -> usize {
+    let mut size = 0;
+    for h in young.iter() {
+        // SAFETY: objects on a list are allocated.
+        let header = unsafe { header_ref(h) };
+        header.init_gc_refs();
+        header.set(flags::COLLECTING);
+        size += 1;
+    }
+    size
+}
+
+/// Phase 2. After: each object's `gc_refs` counts only the strong references
+/// from outside `young` (every traced edge between two `COLLECTING` objects
+/// was subtracted). By the `Trace` contract (never an edge the value does not
+/// own), `gc_refs >= 0`.
+fn subtract_refs(young: &Link) {
+    for h in young.iter() {
+        // SAFETY: objects on a list are allocated and hold a live value.
+        let header = unsafe { header_ref(h) };
+        // SAFETY: as above; the vtable matches the box's type.
+        unsafe { (header.vtable.subtract_refs)(h) };
+    }
+}
+
+/// `gc_refs -= 1` on every `COLLECTING` target.
+struct SubtractRefs;
+
+impl_collector_tracer!(SubtractRefs, |_this, child| {
+    // SAFETY: an edge reported by a value points at a box its `Gc` keeps
+    // allocated (Trace contract, rule 1).
+    let child = unsafe { header_ref(child) };
+    if child.has(flags::COLLECTING) {
+        child.subtract_gc_ref();
+    }
+});
+
+/// The `subtract_refs` entry of `GcBox<T>`'s vtable.
+///
+/// # Safety
+///
+/// `h` is a live `GcBox<T>` whose value is not dropped.
+pub(crate) unsafe fn subtract_refs_of<T: Trace>(h: HeaderPtr) {
+    // SAFETY: forwarded from the caller.
+    unsafe { value_ref::<T>(h) }.trace(&mut SubtractRefs);
+}
+
+/// Phase 3. Splits `young` into reachable objects (left on `young`, with
+/// `COLLECTING` cleared and their generation bits set to `target`) and
+/// unreachable ones (moved to `unreachable`, still `COLLECTING`).
+///
+/// Walks `young` front to back. An object with `gc_refs > 0` is reachable
+/// from outside; its edges are visited with [`VisitReachable`], which marks
+/// the targets reachable and moves back any target already moved to
+/// `unreachable` (to the tail of `young`, so it is scanned in turn). An
+/// object with `gc_refs == 0` is *tentatively* unreachable: a later object
+/// may still reach it. When the walk ends, whatever is on `unreachable` is
+/// reachable from nothing outside `young`.
+fn move_unreachable(young: &Link, unreachable: &Link, target: u32) {
+    let young_ptr = NonNull::from(young);
+    let mut cursor = young.first();
+    while let Some(h) = cursor {
+        // SAFETY: objects on a list are allocated.
+        let header = unsafe { header_ref(h) };
+        if header.gc_refs.get() > 0 {
+            // SAFETY: `h` is live with a live value; the vtable matches.
+            unsafe { (header.vtable.visit_reachable)(h, young_ptr) };
+            header.clear(flags::COLLECTING);
+            header.set_generation(target);
+            // Read the successor only now: the visit may have appended.
+            // SAFETY: `h` is still on `young`.
+            cursor = unsafe { young.next_of(h) };
+        } else {
+            // SAFETY: `h` is on `young`.
+            cursor = unsafe { young.next_of(h) };
+            // SAFETY: `h` is live and on a list; `unreachable` is a head.
+            unsafe { unreachable.move_back(h) };
+            header.set(flags::UNREACHABLE);
+        }
+    }
+}
+
+/// Marks the targets of a reachable object reachable.
+struct VisitReachable {
+    young: NonNull<Link>,
+}
+
+impl_collector_tracer!(VisitReachable, |this, child| {
+    // SAFETY: edges point at allocated boxes (Trace contract, rule 1).
+    let header = unsafe { header_ref(child) };
+    if !header.has(flags::COLLECTING) {
+        // Outside `young`, or already scanned.
+        return;
+    }
+    if header.has(flags::UNREACHABLE) {
+        // Moved too early: bring it back; it will be scanned at the tail.
+        header.clear(flags::UNREACHABLE);
+        header.gc_refs.set(1);
+        // SAFETY: `child` is on the unreachable list; `young` is the head of
+        // the list being walked, alive for the whole phase.
+        unsafe { this.young.as_ref().move_back(child) };
+    } else if header.gc_refs.get() == 0 {
+        // Not scanned yet: scanning will treat it as reachable.
+        header.gc_refs.set(1);
+    }
+});
+
+/// The `visit_reachable` entry of `GcBox<T>`'s vtable.
+///
+/// # Safety
+///
+/// `h` is a live `GcBox<T>` whose value is not dropped; `young` heads the
+/// list being walked by `move_unreachable`.
+pub(crate) unsafe fn visit_reachable_of<T: Trace>(h: HeaderPtr, young: NonNull<Link>) {
+    // SAFETY: forwarded from the caller.
+    unsafe { value_ref::<T>(h) }.trace(&mut VisitReachable { young });
+}
+
+/// If a `Trace` implementation panics during phases 1-3, puts every object
+/// back on `young` with no collection state, so the heap stays usable and the
+/// objects are examined again by the next collection.
+struct RestoreOnUnwind<'a> {
+    young: &'a Link,
+    heap: &'a Heap,
+}
+
+impl Drop for RestoreOnUnwind<'_> {
+    fn drop(&mut self) {
+        // SAFETY: distinct initialised heads of this heap.
+        unsafe { self.young.merge_from(&self.heap.unreachable) };
+        let generation = self
+            .heap
+            .generations
+            .iter()
+            .position(|g| std::ptr::eq(&g.head, self.young));
+        for h in self.young.iter() {
+            // SAFETY: objects on a list are allocated.
+            let header = unsafe { header_ref(h) };
+            header.clear(flags::COLLECTING | flags::UNREACHABLE);
+            header.set_generation(generation.unwrap_or(2) as u32);
+        }
+    }
+}
+
+/// Updates the long-lived bookkeeping behind the 25% rule.
+fn promote_survivors(heap: &Heap, generation: usize, survivors: usize) {
+    match generation {
+        1 => heap
+            .long_lived_pending
+            .set(heap.long_lived_pending.get() + survivors),
+        2 => {
+            heap.long_lived_pending.set(0);
+            heap.long_lived_total.set(survivors);
+        }
+        _ => {}
+    }
+}
+
+/// Condemns the unreachable objects: each gets a strong count held by the
+/// collector (so no nested drop can free it), and its `Weak`s are cleared
+/// before any value is dropped, as CPython clears weakrefs before
+/// `tp_clear`. Returns how many objects there are.
+fn handle_weakrefs(unreachable: &Link) -> usize {
+    let mut count = 0;
+    for h in unreachable.iter() {
+        // SAFETY: objects on a list are allocated.
+        let header = unsafe { header_ref(h) };
+        header.inc_strong();
+        header.clear(flags::COLLECTING | flags::UNREACHABLE);
+        clear_weakrefs(header);
+        count += 1;
+    }
+    count
+}
+
+/// Drops the value of every object on `heap.unreachable`, then frees the
+/// boxes (see the module docs). Returns the first panic a destructor raised.
+fn delete_garbage(heap: &Heap) -> Option<Box<dyn std::any::Any + Send>> {
+    let unreachable = &heap.unreachable;
+    let mut panic = None;
+    // The list does not change during this loop: its objects are held (so
+    // never freed by reference counting) and only the collector moves them.
+    for h in unreachable.iter() {
+        // SAFETY: objects on a list are allocated.
+        let header = unsafe { header_ref(h) };
+        header.set(flags::VALUE_DROPPED);
+        // SAFETY: the value is live and dropped exactly once (flag set
+        // above); no reference to it exists, as no safe code can reach it.
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe {
+            (header.vtable.drop_value)(h)
+        }));
+        if let Err(payload) = result {
+            panic.get_or_insert(payload);
+        }
+    }
+    while let Some(h) = unreachable.first() {
+        // SAFETY: `h` is on the list, allocated.
+        unsafe { unlink(h) };
+        // SAFETY: as above.
+        let header = unsafe { header_ref(h) };
+        header.clear(flags::TRACKED);
+        heap.note_deallocation();
+        if header.dec_strong() == 0 {
+            // SAFETY: the value is dropped, no handle is left, and the weak
+            // cells were cleared.
+            unsafe { free_box(h) };
+        }
+        // Otherwise a contract-breaking `Drop` kept a handle: the box stays
+        // (value dropped) until that handle goes.
+    }
+    panic
+}
+
+/// Adds one collection's figures to `get_stats()`.
+fn record_stats(heap: &Heap, generation: usize, outcome: &Outcome) {
+    let mut stats = heap.stats.get();
+    let entry: &mut GenerationStats = &mut stats[generation];
+    entry.collections += 1;
+    entry.collected += outcome.collected;
+    entry.uncollectable += outcome.uncollectable;
+    heap.stats.set(stats);
+}
+
+/// Phase entry points for the unit tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    pub(crate) use super::update_refs;
+
+    /// Runs `update_refs` and `subtract_refs` on `young`, showing every
+    /// object to `observe` after each, then clears the collection state.
+    pub(crate) fn phases(young: &Link, mut observe: impl FnMut(&'static str, HeaderPtr)) {
+        update_refs(young);
+        young.iter().for_each(|h| observe("update_refs", h));
+        subtract_refs(young);
+        young.iter().for_each(|h| observe("subtract_refs", h));
+        for h in young.iter() {
+            // SAFETY: objects on a list are allocated.
+            unsafe { header_ref(h) }.clear(flags::COLLECTING);
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! [`Gc<T>`]: the strong, reference-counted pointer.
+
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::ptr::NonNull;
+
+use crate::alloc::{allocate, deallocate};
+use crate::finalize::Finalized;
+use crate::generations::note_allocation;
+use crate::header::{GcBox, GcHeader, HeaderPtr, flags, header_ref};
+use crate::list::unlink;
+use crate::object::{AsObject, Object, sealed};
+use crate::state::heap;
+use crate::trace::{Trace, Tracer};
+use crate::weak::{Weak, clear_weakrefs};
+
+/// A strong, reference-counted pointer to a value on this thread's heap:
+/// Python's object reference.
+///
+/// Cloning adds one to the strong count; dropping the last strong handle
+/// drops the value and frees the memory at once, as [`std::rc::Rc`] does.
+/// Values that form cycles are found and freed by the cycle collector
+/// ([`collect`](crate::collect), or automatically as allocations go by).
+///
+/// `Gc` is neither `Send` nor `Sync`: each thread has its own heap.
+///
+/// Like `Rc`, its operations are associated functions
+/// (`Gc::strong_count(&g)`), so they never shadow methods of `T`.
+///
+/// # Examples
+///
+/// ```
+/// use gc_core::{Gc, Trace};
+/// use std::cell::RefCell;
+///
+/// #[derive(Trace)]
+/// struct Node {
+///     name: String,
+///     next: RefCell<Option<Gc<Node>>>,
+/// }
+///
+/// let a = Gc::new(Node { name: "a".into(), next: RefCell::new(None) });
+/// let b = Gc::new(Node { name: "b".into(), next: RefCell::new(Some(a.clone())) });
+/// *a.next.borrow_mut() = Some(b.clone()); // a <-> b
+/// assert_eq!(Gc::strong_count(&a), 2);
+/// drop((a, b));
+/// assert_eq!(gc_core::collect(), 2);
+/// ```
+pub struct Gc<T: 'static> {
+    ptr: NonNull<GcBox<T>>,
+    _owns: PhantomData<GcBox<T>>,
+}
+
+impl<T: Trace + 'static> Gc<T> {
+    /// Moves `value` to the heap.
+    ///
+    /// If `T` can reach a `Gc` (its `Trace::TRACKED` is true) the object is
+    /// tracked, and this allocation may first run an automatic collection
+    /// (see [`set_threshold`](crate::set_threshold)). Values that cannot form
+    /// cycles (`Gc<u64>`, `Gc<String>`, plain structs) cost no collector work.
+    ///
+    /// # Panics
+    ///
+    /// Propagates a panic raised by a destructor during the automatic
+    /// collection; `value` is dropped in that case.
+    #[inline]
+    pub fn new(value: T) -> Gc<T> {
+        let heap = if T::TRACKED { note_allocation() } else { None };
+        let ptr = allocate(GcBox::<T>::VTABLE.layout).cast::<GcBox<T>>();
+        let mut bits = 0;
+        if T::TRACKED {
+            bits |= flags::DEEP_DROP;
+        }
+        if heap.is_some() {
+            bits |= flags::TRACKED;
+        }
+        // SAFETY: `ptr` is a fresh allocation of `GcBox<T>`'s layout.
+        unsafe {
+            ptr.as_ptr().write(GcBox {
+                header: GcHeader::new(GcBox::<T>::VTABLE, bits),
+                value,
+            });
+        }
+        if let Some(heap) = heap {
+            // SAFETY: the box is live and on no list; generation 0's head is
+            // initialised.
+            unsafe { heap.generations[0].head.push_back(ptr.cast()) };
+        }
+        Gc {
+            ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T: 'static> Gc<T> {
+    #[inline(always)]
+    fn header(&self) -> &GcHeader {
+        // SAFETY: a `Gc` keeps its box allocated.
+        unsafe { &self.ptr.as_ref().header }
+    }
+
+    #[inline(always)]
+    pub(crate) fn header_ptr(this: &Self) -> HeaderPtr {
+        this.ptr.cast()
+    }
+
+    /// Wraps a pointer whose strong count already includes this handle.
+    ///
+    /// # Safety
+    ///
+    /// `h` is a live `GcBox<T>` and the caller transfers one strong count.
+    pub(crate) unsafe fn from_header(h: HeaderPtr) -> Gc<T> {
+        Gc {
+            ptr: h.cast(),
+            _owns: PhantomData,
+        }
+    }
+
+    /// Number of strong handles (`Gc` and [`Object`]) to this object, like
+    /// `sys.getrefcount(obj) - 1`.
+    pub fn strong_count(this: &Self) -> usize {
+        this.header().strong()
+    }
+
+    /// Number of live [`Weak`] handles to this object.
+    pub fn weak_count(this: &Self) -> usize {
+        crate::weak::weak_count(this.header())
+    }
+
+    /// Whether both point at the same object: Python's `is`.
+    pub fn ptr_eq(this: &Self, other: &Self) -> bool {
+        this.ptr == other.ptr
+    }
+
+    /// The object's identity: its address, stable while it is alive
+    /// (Python's `id()`).
+    pub fn id(this: &Self) -> usize {
+        this.ptr.as_ptr().addr()
+    }
+
+    /// A weak handle (`weakref.ref(obj)`): does not keep the value alive.
+    pub fn downgrade(this: &Self) -> Weak<T> {
+        // SAFETY: `this` keeps the object alive and its type is `T`.
+        unsafe { Weak::to(Gc::header_ptr(this)) }
+    }
+
+    /// A type-erased strong handle to the same object.
+    pub fn to_object(this: &Self) -> Object {
+        Object::from(this.clone())
+    }
+}
+
+impl<T: 'static> Clone for Gc<T> {
+    #[inline]
+    fn clone(&self) -> Self {
+        self.header().inc_strong();
+        Gc {
+            ptr: self.ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T: 'static> Drop for Gc<T> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.header().dec_strong() == 0 {
+            // SAFETY: that was the last strong handle.
+            unsafe { release(self.ptr.cast()) };
+        }
+    }
+}
+
+/// The last strong handle of `h` is gone: untrack the object and destroy it
+/// (the cold half of `Drop for Gc`, shared by every type through the vtable).
+///
+/// # Safety
+///
+/// `h` is allocated and its strong count just dropped to zero.
+#[inline(never)]
+pub(crate) unsafe fn release(h: HeaderPtr) {
+    // SAFETY: allocated (caller).
+    let header = unsafe { header_ref(h) };
+    if header.has(flags::VALUE_DROPPED) {
+        // A handle that escaped a collection's teardown: the value is gone
+        // and the weak cells were cleared then.
+        // SAFETY: no handle is left and the value is dropped.
+        unsafe { free_box(h) };
+        return;
+    }
+    // SAFETY: the value is live and nobody is dropping it.
+    let finalized = unsafe { crate::finalize::run_on_refcount_death(h) };
+    let panic = match finalized {
+        Finalized::Resurrected => return,
+        Finalized::Done(panic) => panic,
+    };
+    clear_weakrefs(header);
+    if header.has(flags::TRACKED) {
+        // SAFETY: a tracked object is on a list of this thread's heap.
+        unsafe { unlink(h) };
+        header.clear(flags::TRACKED);
+        if let Some(heap) = heap() {
+            heap.note_deallocation();
+        }
+    }
+    // SAFETY: strong count zero, unlinked, value live (not VALUE_DROPPED).
+    unsafe { crate::trashcan::destroy(h) };
+    if let Some(payload) = panic {
+        std::panic::resume_unwind(payload);
+    }
+}
+
+/// Frees a box.
+///
+/// # Safety
+///
+/// The value is dropped, no strong handle remains, and the weak cells were
+/// cleared (so nothing points at the box any more).
+pub(crate) unsafe fn free_box(h: HeaderPtr) {
+    // SAFETY: allocated (caller).
+    let header = unsafe { header_ref(h) };
+    debug_assert!(header.weakrefs.get().is_null());
+    let layout = header.vtable.layout;
+    // SAFETY: nothing refers to the box; the layout is the one it was
+    // allocated with.
+    unsafe { deallocate(h.cast(), layout) };
+}
+
+impl<T: 'static> Deref for Gc<T> {
+    type Target = T;
+
+    #[inline(always)]
+    fn deref(&self) -> &T {
+        debug_assert!(
+            !self.header().has(flags::VALUE_DROPPED),
+            "a Gc escaped the teardown of a garbage cycle (a Trace contract violation)"
+        );
+        // SAFETY: a strong handle keeps the value alive.
+        unsafe { &self.ptr.as_ref().value }
+    }
+}
+
+impl<T: 'static> AsRef<T> for Gc<T> {
+    fn as_ref(&self) -> &T {
+        self
+    }
+}
+
+impl<T: 'static> Borrow<T> for Gc<T> {
+    fn borrow(&self) -> &T {
+        self
+    }
+}
+
+impl<T: Trace + Default + 'static> Default for Gc<T> {
+    fn default() -> Self {
+        Gc::new(T::default())
+    }
+}
+
+impl<T: Trace + 'static> From<T> for Gc<T> {
+    fn from(value: T) -> Self {
+        Gc::new(value)
+    }
+}
+
+impl<T: fmt::Debug + 'static> fmt::Debug for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: fmt::Display + 'static> fmt::Display for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+impl<T: 'static> fmt::Pointer for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Pointer::fmt(&self.ptr, f)
+    }
+}
+
+impl<T: PartialEq + 'static> PartialEq for Gc<T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Eq + 'static> Eq for Gc<T> {}
+
+impl<T: PartialOrd + 'static> PartialOrd for Gc<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        (**self).partial_cmp(&**other)
+    }
+}
+
+impl<T: Ord + 'static> Ord for Gc<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl<T: Hash + 'static> Hash for Gc<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+
+// SAFETY: a `Gc` field owns exactly one strong reference to its target and
+// reports it once.
+unsafe impl<T: 'static> Trace for Gc<T> {
+    // Always true, whatever `T` is: `Gc<Node>` inside `Node` must not make
+    // the constant depend on itself.
+    const TRACKED: bool = true;
+
+    #[inline(always)]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        tracer.edge(self);
+    }
+}
+
+impl<T: 'static> sealed::Sealed for Gc<T> {
+    fn header(&self) -> HeaderPtr {
+        Gc::header_ptr(self)
+    }
+}
+
+impl<T: 'static> AsObject for Gc<T> {}

@@ -1,0 +1,283 @@
+//! The object layout: one `#[repr(C)]` allocation holding a [`GcHeader`] and
+//! the value. All layout math lives here.
+//!
+//! ```text
+//!  GcBox<T> (#[repr(C)])                      word
+//! +----------------------------------------+
+//! | link.next   *const Link  (null: untracked) 0   container list (PyGC_Head)
+//! | link.prev   *const Link                 | 1
+//! | strong      usize                       | 2   Gc + Object handles
+//! | flags: u32  | gc_refs: i32              | 3   state bits | collection scratch
+//! | weakrefs    *const WeakCell             | 4   this object's weak cells
+//! | vtable      &'static VTable             | 5   type-erased operations
+//! +----------------------------------------+
+//! | value       T                           |
+//! +----------------------------------------+
+//! ```
+//!
+//! Six words, 48 bytes on 64-bit targets. `Weak`s do not point at the box
+//! but at a small [`WeakCell`] that the box lists (CPython's weakref list):
+//! clearing an object's weak references nulls its cells, so the box is freed
+//! the moment its value is dropped, and an object that survives (resurrected,
+//! or saved by `SAVEALL`) loses the weak references it had while new ones
+//! work.
+//!
+//! `#[repr(C)]` keeps the header at offset 0, so a pointer to the box, to
+//! its header and to its list link are the same address: the container lists
+//! link headers, and a type-erased [`HeaderPtr`] finds the value through the
+//! vtable's offset.
+
+use std::alloc::Layout;
+use std::any::TypeId;
+use std::cell::Cell;
+use std::ptr::NonNull;
+
+use crate::list::Link;
+use crate::trace::{DynTracer, Trace};
+use crate::weak::WeakCell;
+
+/// A pointer to the header of a live allocation. Always derived from the
+/// pointer the allocator returned (never from a reference to the header), so
+/// its provenance covers the whole box.
+pub(crate) type HeaderPtr = NonNull<GcHeader>;
+
+/// Flag bits of [`GcHeader::flags`]. Each state says when it is entered and
+/// left.
+pub(crate) mod flags {
+    /// Set while the object is on one of the heap's container lists (a
+    /// generation, the permanent generation, or a collection's scratch list).
+    /// Cleared when it is unlinked: refcount death, a collection freeing it,
+    /// or thread teardown untracking every object.
+    pub(crate) const TRACKED: u32 = 1 << 0;
+    /// Which generation list holds the object (0, 1, 2, or 3 = permanent),
+    /// meaningful only while `TRACKED`. Written at allocation, by
+    /// `move_unreachable` for survivors, and by `freeze`/`unfreeze`.
+    pub(crate) const GEN_SHIFT: u32 = 1;
+    pub(crate) const GEN_MASK: u32 = 0b11 << GEN_SHIFT;
+    /// The permanent generation (`freeze`).
+    pub(crate) const GEN_PERMANENT: u32 = 3;
+    /// Set by `update_refs` on every object of the generation being collected
+    /// ("this object's gc_refs is meaningful"); cleared when the object is
+    /// found reachable in `move_unreachable`, or when its teardown starts.
+    pub(crate) const COLLECTING: u32 = 1 << 3;
+    /// Set while the object sits on the tentatively-unreachable list inside
+    /// `move_unreachable`; cleared if it is found reachable after all, or
+    /// when the collection condemns it.
+    pub(crate) const UNREACHABLE: u32 = 1 << 4;
+    /// The value has been dropped (or is being dropped). The box may live on
+    /// for `Weak`s, but nothing may touch the value again. Never cleared.
+    pub(crate) const VALUE_DROPPED: u32 = 1 << 6;
+    /// The type's `Trace` may reach a `Gc`, so dropping the value can recurse
+    /// into other objects' destruction: such drops go through the trashcan.
+    pub(crate) const DEEP_DROP: u32 = 1 << 7;
+    /// The finalizer has run (or is running). Never cleared.
+    pub(crate) const FINALIZED: u32 = 1 << 8;
+}
+
+/// Type-erased operations on a box, one static table per value type.
+pub(crate) struct VTable {
+    /// `gc_refs -= 1` for every strong edge to a `COLLECTING` object.
+    pub(crate) subtract_refs: unsafe fn(HeaderPtr),
+    /// `visit_reachable` over every strong edge (see `collector`).
+    pub(crate) visit_reachable: unsafe fn(HeaderPtr, NonNull<Link>),
+    /// Traces the value with labels, for introspection.
+    pub(crate) trace_dyn: unsafe fn(HeaderPtr, &mut DynTracer<'_>),
+    /// Drops the value in place.
+    pub(crate) drop_value: unsafe fn(HeaderPtr),
+    /// Runs the finalizer, if the type has one.
+    pub(crate) finalize: Option<unsafe fn(HeaderPtr)>,
+    /// Layout of the whole box, for deallocation.
+    pub(crate) layout: Layout,
+    pub(crate) type_name: fn() -> &'static str,
+    pub(crate) type_id: fn() -> TypeId,
+}
+
+/// The header in front of every value (`pub` only so that sealed traits
+/// may mention it; the module is private). Every field is a `Cell` (or written
+/// once before the box is shared), so shared references to headers may
+/// coexist with the collector's raw-pointer writes.
+#[repr(C)]
+pub struct GcHeader {
+    /// The container-list link. Must stay the first field: a `*const Link` to
+    /// a non-sentinel node is a pointer to its header.
+    pub(crate) link: Link,
+    /// Number of strong handles (`Gc`, `Object`), plus one while a collection
+    /// holds the object during teardown or while a finalizer runs. The value
+    /// is dropped and the box freed when it reaches zero.
+    strong: Cell<usize>,
+    flags: Cell<u32>,
+    /// A collection's scratch count: the strong references from outside the
+    /// generation being collected. Meaningful only while `COLLECTING`. Kept
+    /// in 32 bits; a count that does not fit is pinned at [`GC_REFS_PINNED`],
+    /// which no subtraction changes, so such an object is always reachable.
+    pub(crate) gc_refs: Cell<i32>,
+    /// Head of this object's weak cells, newest first (null: none).
+    pub(crate) weakrefs: Cell<*const WeakCell>,
+    pub(crate) vtable: &'static VTable,
+}
+
+/// A `gc_refs` value that subtraction leaves alone: the strong count was
+/// too large for 32 bits, so the object is treated as externally referenced.
+pub(crate) const GC_REFS_PINNED: i32 = i32::MAX;
+
+/// The allocation: header, then value.
+#[repr(C)]
+pub(crate) struct GcBox<T> {
+    pub(crate) header: GcHeader,
+    pub(crate) value: T,
+}
+
+impl GcHeader {
+    /// A header for a fresh box: one strong handle, no weak cells.
+    pub(crate) fn new(vtable: &'static VTable, flags: u32) -> Self {
+        GcHeader {
+            link: Link::detached(),
+            strong: Cell::new(1),
+            flags: Cell::new(flags),
+            gc_refs: Cell::new(0),
+            weakrefs: Cell::new(std::ptr::null()),
+            vtable,
+        }
+    }
+
+    /// `gc_refs = strong count`, pinned if it does not fit in 32 bits.
+    #[inline(always)]
+    pub(crate) fn init_gc_refs(&self) {
+        self.gc_refs
+            .set(i32::try_from(self.strong.get()).unwrap_or(GC_REFS_PINNED));
+    }
+
+    /// One internal reference less (unless pinned).
+    #[inline(always)]
+    pub(crate) fn subtract_gc_ref(&self) {
+        let refs = self.gc_refs.get();
+        if refs != GC_REFS_PINNED {
+            self.gc_refs.set(refs - 1);
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn strong(&self) -> usize {
+        self.strong.get()
+    }
+
+    /// Adds a strong reference. Aborts on overflow, as `Rc` does: the count
+    /// cannot overflow without leaking `usize::MAX` handles.
+    #[inline(always)]
+    pub(crate) fn inc_strong(&self) {
+        let n = self.strong.get().wrapping_add(1);
+        self.strong.set(n);
+        if n == 0 {
+            std::process::abort();
+        }
+    }
+
+    /// Removes a strong reference and returns the new count.
+    #[inline(always)]
+    pub(crate) fn dec_strong(&self) -> usize {
+        let n = self.strong.get() - 1;
+        self.strong.set(n);
+        n
+    }
+
+    #[inline(always)]
+    pub(crate) fn flags(&self) -> u32 {
+        self.flags.get()
+    }
+
+    #[inline(always)]
+    pub(crate) fn has(&self, flag: u32) -> bool {
+        self.flags.get() & flag != 0
+    }
+
+    #[inline(always)]
+    pub(crate) fn set(&self, flag: u32) {
+        self.flags.set(self.flags.get() | flag);
+    }
+
+    #[inline(always)]
+    pub(crate) fn clear(&self, flag: u32) {
+        self.flags.set(self.flags.get() & !flag);
+    }
+
+    /// The generation list the object is on, if tracked (3 = permanent).
+    pub(crate) fn generation(&self) -> Option<usize> {
+        self.has(flags::TRACKED)
+            .then(|| ((self.flags() & flags::GEN_MASK) >> flags::GEN_SHIFT) as usize)
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_generation(&self, generation: u32) {
+        let f = self.flags() & !flags::GEN_MASK;
+        self.flags.set(f | (generation << flags::GEN_SHIFT));
+    }
+}
+
+impl<T: Trace + 'static> GcBox<T> {
+    /// The vtable of `GcBox<T>`.
+    pub(crate) const VTABLE: &'static VTable = &VTable {
+        subtract_refs: crate::collector::subtract_refs_of::<T>,
+        visit_reachable: crate::collector::visit_reachable_of::<T>,
+        trace_dyn: trace_dyn_of::<T>,
+        drop_value: drop_value_of::<T>,
+        finalize: if T::__HAS_FINALIZER {
+            Some(finalize_of::<T>)
+        } else {
+            None
+        },
+        layout: Layout::new::<GcBox<T>>(),
+        type_name: std::any::type_name::<T>,
+        type_id: TypeId::of::<T>,
+    };
+}
+
+/// The value of a box whose type is statically known.
+///
+/// # Safety
+///
+/// `header` must point at a live `GcBox<T>` whose value is not dropped, and
+/// the returned reference must not outlive that.
+#[inline(always)]
+pub(crate) unsafe fn value_ref<'a, T>(header: HeaderPtr) -> &'a T {
+    // SAFETY: the caller guarantees `header` is the start of a `GcBox<T>`
+    // with a live value; the pointer's provenance covers the whole box.
+    unsafe { &(*header.cast::<GcBox<T>>().as_ptr()).value }
+}
+
+/// The header behind a pointer.
+///
+/// # Safety
+///
+/// `header` must point at a box that has not been deallocated.
+#[inline(always)]
+pub(crate) unsafe fn header_ref<'a>(header: HeaderPtr) -> &'a GcHeader {
+    // SAFETY: the box is allocated (caller); headers are only mutated
+    // through `Cell`s, so a shared reference is always valid.
+    unsafe { header.as_ref() }
+}
+
+/// # Safety
+///
+/// `header` must be a live `GcBox<T>` with an undropped value.
+unsafe fn trace_dyn_of<T: Trace>(header: HeaderPtr, tracer: &mut DynTracer<'_>) {
+    // SAFETY: forwarded from the caller.
+    unsafe { value_ref::<T>(header) }.trace(tracer);
+}
+
+/// # Safety
+///
+/// `header` must be a live `GcBox<T>` whose value has not been dropped; the
+/// value must not be used afterwards (the caller sets `VALUE_DROPPED` first).
+unsafe fn drop_value_of<T>(header: HeaderPtr) {
+    // SAFETY: the value is initialised and, by the caller's contract, dropped
+    // exactly once; the pointer comes from the allocation, so it may write.
+    unsafe { std::ptr::drop_in_place(&raw mut (*header.cast::<GcBox<T>>().as_ptr()).value) }
+}
+
+/// # Safety
+///
+/// `header` must be a live `GcBox<T>` whose value has not been dropped.
+unsafe fn finalize_of<T: Trace>(header: HeaderPtr) {
+    // SAFETY: forwarded from the caller.
+    unsafe { value_ref::<T>(header) }.__finalize();
+}

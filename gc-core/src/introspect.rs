@@ -1,0 +1,119 @@
+//! The `gc` module's introspection: objects, referrers, referents, stats.
+
+use crate::header::{HeaderPtr, flags, header_ref};
+use crate::list::Link;
+use crate::object::{AsObject, Object, sealed::Sealed, trace_edges};
+use crate::state::heap;
+
+/// Cumulative figures for one generation (an entry of `gc.get_stats()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GenerationStats {
+    /// Collections of this generation.
+    pub collections: usize,
+    /// Unreachable objects found by those collections (freed, or kept as
+    /// garbage without being uncollectable).
+    pub collected: usize,
+    /// Objects found uncollectable (kept alive because of finalizers).
+    pub uncollectable: usize,
+}
+
+/// Per-generation statistics since the thread started (`gc.get_stats()`).
+pub fn get_stats() -> [GenerationStats; 3] {
+    heap().map_or([GenerationStats::default(); 3], |h| h.stats.get())
+}
+
+/// Every tracked object in generations 0 to 2, or in one generation
+/// (`gc.get_objects(generation)`). Frozen objects are not listed; untracked
+/// ones (whose types cannot form cycles, such as `Gc<String>`) never are.
+///
+/// # Panics
+///
+/// If `generation` is `Some(g)` with `g > 2`.
+///
+/// ```
+/// use gc_core::{Gc, Trace};
+///
+/// #[derive(Trace)]
+/// struct Node(Option<Gc<Node>>);
+///
+/// let n = Gc::new(Node(None));
+/// let s = Gc::new(String::from("untracked"));
+/// let objects = gc_core::get_objects(None);
+/// assert!(objects.contains(&Gc::to_object(&n)));
+/// assert!(!objects.contains(&Gc::to_object(&s)));
+/// ```
+pub fn get_objects(generation: Option<usize>) -> Vec<Object> {
+    if let Some(g) = generation {
+        assert!(
+            g <= 2,
+            "get_objects(Some({g})): generation must be 0, 1 or 2 (None lists all of them)"
+        );
+    }
+    let Some(heap) = heap() else {
+        return Vec::new();
+    };
+    let lists: Vec<&Link> = match generation {
+        Some(g) => vec![&heap.generations[g].head],
+        None => heap.generations.iter().map(|g| &g.head).collect(),
+    };
+    let mut out = Vec::new();
+    for list in lists {
+        for h in list.iter() {
+            // SAFETY: objects on a generation list are allocated with live
+            // values (garbage being torn down is on another list).
+            out.push(unsafe { Object::new_ref(h) });
+        }
+    }
+    out
+}
+
+/// The tracked objects (generations 0 to 2) that hold a strong edge to
+/// `target`, each listed once (`gc.get_referrers(obj)`). O(heap).
+pub fn get_referrers(target: &impl AsObject) -> Vec<Object> {
+    let target = Sealed::header(target);
+    let Some(heap) = heap() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for generation in &heap.generations {
+        for h in generation.head.iter() {
+            let mut found = false;
+            // SAFETY: objects on a generation list are allocated with live
+            // values that nobody is dropping.
+            unsafe { trace_edges(h, &mut |child, _| found |= child == target) };
+            if found {
+                // SAFETY: as above.
+                out.push(unsafe { Object::new_ref(h) });
+            }
+        }
+    }
+    out
+}
+
+/// The objects `obj` holds strong edges to (`gc.get_referents(obj)`).
+pub fn get_referents(obj: &impl AsObject) -> Vec<Object> {
+    handle(obj).referents()
+}
+
+/// Whether the object is on the collector's lists (`gc.is_tracked(obj)`):
+/// false for types that cannot form cycles, and for objects created while
+/// the thread was exiting.
+pub fn is_tracked(obj: &impl AsObject) -> bool {
+    header_flag(Sealed::header(obj), flags::TRACKED)
+}
+
+/// Whether the object's finalizer has run (`gc.is_finalized(obj)`).
+pub fn is_finalized(obj: &impl AsObject) -> bool {
+    header_flag(Sealed::header(obj), flags::FINALIZED)
+}
+
+fn header_flag(h: HeaderPtr, flag: u32) -> bool {
+    // SAFETY: the handle the caller borrows keeps the box allocated.
+    unsafe { header_ref(h) }.has(flag)
+}
+
+/// A temporary `Object` for a borrowed handle.
+fn handle(obj: &impl AsObject) -> Object {
+    // SAFETY: the borrowed strong handle keeps the value alive.
+    unsafe { Object::new_ref(Sealed::header(obj)) }
+}

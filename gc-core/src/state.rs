@@ -1,0 +1,194 @@
+//! The per-thread heap: container lists, counters and configuration, and
+//! what happens to them when the thread exits.
+//!
+//! Two thread-locals hold it. [`LOCAL`] has no destructor, so it can be read
+//! at any time, even while other thread-locals are being destroyed; it points
+//! at the boxed [`Heap`] and holds the trashcan's state. [`OWNER`] exists only
+//! for its destructor, which tears the heap down at thread exit: every object
+//! still tracked is unlinked (so later drops never touch the freed list
+//! heads), then the heap is freed. Objects that outlive it are freed by
+//! reference counting as usual, or leak if they are in cycles; allocations
+//! made after it are untracked.
+
+use std::cell::{Cell, RefCell};
+use std::ptr;
+
+use crate::callbacks::Callbacks;
+use crate::generations::Generation;
+use crate::header::{flags, header_ref};
+use crate::introspect::GenerationStats;
+use crate::list::{Link, forget_links};
+
+/// Everything the collector knows about one thread's objects. Accessed only
+/// through shared references: every field is a `Cell`/`RefCell`, because
+/// user code (a `Drop`, a callback) may re-enter the library while a
+/// collection holds a reference to the heap.
+pub(crate) struct Heap {
+    /// Generations 0, 1 and 2, with thresholds and counts.
+    pub(crate) generations: [Generation; 3],
+    /// The permanent generation (`freeze`): never examined.
+    pub(crate) permanent: Link,
+    /// A collection's scratch list of unreachable objects. Empty outside a
+    /// collection.
+    pub(crate) unreachable: Link,
+    /// Size of generation 2 after the last full collection.
+    pub(crate) long_lived_total: Cell<usize>,
+    /// Objects promoted into generation 2 since the last full collection.
+    pub(crate) long_lived_pending: Cell<usize>,
+    /// Automatic collection on/off (`enable`/`disable`).
+    pub(crate) enabled: Cell<bool>,
+    /// A collection is running: another one is a no-op.
+    pub(crate) collecting: Cell<bool>,
+    pub(crate) stats: Cell<[GenerationStats; 3]>,
+    pub(crate) callbacks: RefCell<Callbacks>,
+}
+
+impl Heap {
+    /// A heap whose list heads are not yet initialised: call
+    /// [`Heap::init_heads`] once it has its final address.
+    fn new() -> Box<Heap> {
+        Box::new(Heap {
+            generations: [
+                Generation::new(700),
+                Generation::new(10),
+                Generation::new(10),
+            ],
+            permanent: Link::detached(),
+            unreachable: Link::detached(),
+            long_lived_total: Cell::new(0),
+            long_lived_pending: Cell::new(0),
+            enabled: Cell::new(true),
+            collecting: Cell::new(false),
+            stats: Cell::new([GenerationStats::default(); 3]),
+            callbacks: RefCell::new(Callbacks::default()),
+        })
+    }
+
+    /// Makes every list head an empty list. The heads point at themselves,
+    /// so this runs after the box is turned into a raw pointer (moving the
+    /// `Box` afterwards would invalidate those pointers).
+    fn init_heads(&self) {
+        for list in self.lists() {
+            list.init_head();
+        }
+    }
+
+    /// Every list an object can be on.
+    pub(crate) fn lists(&self) -> [&Link; 5] {
+        [
+            &self.generations[0].head,
+            &self.generations[1].head,
+            &self.generations[2].head,
+            &self.permanent,
+            &self.unreachable,
+        ]
+    }
+
+    /// A tracked object was freed: CPython decrements count0 if positive.
+    #[inline]
+    pub(crate) fn note_deallocation(&self) {
+        let count = &self.generations[0].count;
+        count.set(count.get().saturating_sub(1));
+    }
+
+    /// Unlinks every object from every list, without touching list heads
+    /// again. Used at thread exit only.
+    fn untrack_all(&self) {
+        for list in self.lists() {
+            let mut node = list.first();
+            while let Some(h) = node {
+                // SAFETY: `h` is on `list`; the successor is read before the
+                // links are cleared.
+                node = unsafe { list.next_of(h) };
+                // SAFETY: objects on a list are allocated.
+                let header = unsafe { header_ref(h) };
+                header.clear(flags::TRACKED);
+                forget_links(header);
+            }
+            list.init_head();
+        }
+    }
+}
+
+/// State readable at any time, even during thread teardown: it has no
+/// destructor.
+pub(crate) struct Local {
+    heap: Cell<*const Heap>,
+    /// The heap was torn down (or could not be created because the thread
+    /// is exiting): allocations are untracked from now on.
+    torn_down: Cell<bool>,
+    /// Trashcan: nesting depth of value drops.
+    pub(crate) drop_depth: Cell<u32>,
+    /// Trashcan: objects whose drop was deferred, linked through their
+    /// (unused) `link.next`.
+    pub(crate) deferred: Cell<*const Link>,
+}
+
+thread_local! {
+    pub(crate) static LOCAL: Local = const {
+        Local {
+            heap: Cell::new(ptr::null()),
+            torn_down: Cell::new(false),
+            drop_depth: Cell::new(0),
+            deferred: Cell::new(ptr::null()),
+        }
+    };
+    static OWNER: HeapOwner = const { HeapOwner };
+}
+
+/// Tears the heap down when the thread exits.
+struct HeapOwner;
+
+impl Drop for HeapOwner {
+    fn drop(&mut self) {
+        let heap = LOCAL.with(|l| {
+            l.torn_down.set(true);
+            l.heap.replace(ptr::null())
+        });
+        if heap.is_null() {
+            return;
+        }
+        // SAFETY: the pointer came from `Box::into_raw` in `heap_slow` and is
+        // dropped only here, once: `LOCAL.heap` no longer hands it out.
+        let heap = unsafe { Box::from_raw(heap.cast_mut()) };
+        heap.untrack_all();
+        // Dropping the heap may run user code (callbacks' captures); it sees
+        // a torn-down heap and untracked objects.
+        drop(heap);
+    }
+}
+
+/// This thread's heap, created on first use. `None` once the thread is
+/// exiting.
+///
+/// The reference is valid until the thread's teardown, which cannot start
+/// while any library code is on this thread's stack.
+#[inline]
+pub(crate) fn heap() -> Option<&'static Heap> {
+    let heap = LOCAL.with(|l| l.heap.get());
+    if heap.is_null() {
+        return heap_slow();
+    }
+    // SAFETY: a non-null pointer in `LOCAL.heap` is a live boxed heap (it is
+    // nulled before the box is freed).
+    Some(unsafe { &*heap })
+}
+
+#[cold]
+fn heap_slow() -> Option<&'static Heap> {
+    if LOCAL.with(|l| l.torn_down.get()) {
+        return None;
+    }
+    // Registering the owner's destructor fails once thread-local destruction
+    // has begun; a heap created then would never be torn down.
+    if OWNER.try_with(|_| ()).is_err() {
+        LOCAL.with(|l| l.torn_down.set(true));
+        return None;
+    }
+    let heap = Box::into_raw(Heap::new()).cast_const();
+    // SAFETY: just created; freed only by `HeapOwner::drop`.
+    let heap_ref = unsafe { &*heap };
+    heap_ref.init_heads();
+    LOCAL.with(|l| l.heap.set(heap));
+    Some(heap_ref)
+}

@@ -1,0 +1,8 @@
+//! Unit tests of private invariants. Each test runs on its own thread (the
+//! test harness's default), so each starts with a fresh heap.
+
+mod util;
+
+mod lists;
+mod phases;
+mod teardown;

@@ -1,0 +1,247 @@
+//! The [`Trace`] trait: how the collector sees the edges of a value.
+
+use crate::gc::Gc;
+use crate::header::HeaderPtr;
+use crate::weak::Weak;
+
+/// A value whose strong [`Gc`] edges the collector can enumerate.
+///
+/// Almost every user writes `#[derive(Trace)]` instead of implementing this
+/// trait by hand. Implementations for std types (primitives, `String`, `Box`,
+/// `Vec`, maps, `Option`, `RefCell`, tuples, arrays, ...) live in this crate.
+///
+/// # Safety
+///
+/// The collector decides what is garbage by comparing each object's strong
+/// count with the number of edges that other objects report to it. A manual
+/// implementation must therefore keep this contract:
+///
+/// 1. **Never report an edge the value does not own.** Each call to
+///    [`Tracer::edge`] (or to `Trace::trace` on a `Gc` field) must correspond
+///    to a `Gc` stored inside `self`, whose strong reference `self` owns.
+///    Reporting a `Gc` that lives elsewhere (in a global, in another object,
+///    behind an `Rc` that someone else also owns) makes the collector believe
+///    the target is referenced only from the heap, so it may free an object
+///    that safe code can still reach: **undefined behaviour**.
+/// 2. **Never report the same owned edge twice** in one call, for the same
+///    reason.
+/// 3. **Report the same edges throughout a collection.** `trace` is called
+///    several times per collection; the answers must agree. (A `RefCell` that
+///    is mutably borrowed is skipped every time, which keeps this rule.)
+/// 4. **Do not create, clone or drop a `Gc`, nor run arbitrary user code,
+///    inside `trace`.** Panicking is allowed: the collector restores its state
+///    and propagates the panic.
+/// 5. **A type that implements `Drop` must not dereference, clone or move out
+///    its `Gc` fields in `drop`.** When a garbage cycle is torn down the
+///    values are dropped one by one, so a `Gc` field may point at an object
+///    whose value was already dropped. The derive enforces this by refusing
+///    types that implement `Drop` (see `gc_derive`); use `#[gc(finalize)]`
+///    for cleanup logic.
+///
+/// Reporting *too few* edges is always safe: the objects behind the missing
+/// edges are treated as externally referenced and simply kept alive (a leak,
+/// never a use-after-free). `#[gc(skip)]` relies on this.
+///
+/// # Examples
+///
+/// A manual implementation, equivalent to what the derive generates:
+///
+/// ```
+/// use gc_core::{Gc, Trace, Tracer};
+///
+/// struct Pair {
+///     left: Option<Gc<Pair>>,
+///     weight: u32,
+/// }
+///
+/// unsafe impl Trace for Pair {
+///     const TRACKED: bool = true;
+///     fn trace<V: Tracer>(&self, tracer: &mut V) {
+///         tracer.field("left", |t| self.left.trace(t));
+///     }
+/// }
+///
+/// let p = Gc::new(Pair { left: None, weight: 1 });
+/// assert!(gc_core::is_tracked(&p));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Trace`, so the collector cannot see its `Gc` edges",
+    note = "add `#[derive(Trace)]` to its definition, implement `Trace` by hand, or mark the field `#[gc(skip)]`"
+)]
+pub unsafe trait Trace {
+    /// Whether a value of this type can ever reach a [`Gc`] through a strong
+    /// edge. Objects of types where this is `false` are never put on the
+    /// collector's lists: they cannot be part of a cycle (CPython's
+    /// untracking, decided per type at compile time).
+    ///
+    /// `true` is always safe; `false` for a type that can own a `Gc` only
+    /// means cycles through it are never found (they leak).
+    const TRACKED: bool = true;
+
+    /// Reports every strong [`Gc`] edge `self` owns to `tracer`, each once.
+    fn trace<V: Tracer>(&self, tracer: &mut V);
+
+    /// Whether the type has a finalizer (`#[gc(finalize)]`). Set by the
+    /// derive; not part of the stable API.
+    #[doc(hidden)]
+    const __HAS_FINALIZER: bool = false;
+
+    /// Runs the finalizer. Called by the collector only when
+    /// [`Self::__HAS_FINALIZER`] is true. Not part of the stable API.
+    #[doc(hidden)]
+    fn __finalize(&self) {}
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// Receives the edges a [`Trace`] implementation reports.
+///
+/// The collector passes its own tracers; this trait is sealed. The label
+/// methods ([`field`](Tracer::field), [`index`](Tracer::index)) name the edge
+/// for introspection (`Object::edges`, objgraph graphs) and cost nothing
+/// during a collection: the collector's tracers ignore them and the compiler
+/// inlines them away.
+pub trait Tracer: sealed::Sealed + Sized {
+    /// Reports one strong edge to `gc`'s object.
+    fn edge<T: 'static>(&mut self, gc: &Gc<T>);
+
+    /// Reports a weak edge. It never keeps anything alive; the collector uses
+    /// it to know which weak references die together with their owner.
+    #[inline(always)]
+    fn weak_edge<T: 'static>(&mut self, weak: &Weak<T>) {
+        let _ = weak;
+    }
+
+    /// Traces the edges inside field `name` (`"next"`, `"0"` for a tuple
+    /// field, `"Variant.field"` in an enum).
+    #[inline(always)]
+    fn field<F: FnOnce(&mut Self)>(&mut self, name: &'static str, trace: F) {
+        let _ = name;
+        trace(self);
+    }
+
+    /// Traces the edges inside element `index` of a sequence or map.
+    #[inline(always)]
+    fn index<F: FnOnce(&mut Self)>(&mut self, index: usize, trace: F) {
+        let _ = index;
+        trace(self);
+    }
+
+    #[doc(hidden)]
+    fn __edge_header(&mut self, header: HeaderPtr);
+}
+
+/// A segment of an edge label: where inside its owner an edge was found.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Segment {
+    Field(&'static str),
+    Index(usize),
+}
+
+/// Renders a label path as Rust-like syntax: `next`, `.0`, `items[3]`,
+/// `Variant.field`, `a.b[2].0`.
+pub(crate) fn render_label(path: &[Segment]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for (i, seg) in path.iter().enumerate() {
+        match seg {
+            Segment::Field(name) => {
+                let numeric = name.starts_with(|c: char| c.is_ascii_digit());
+                if i > 0 || numeric {
+                    out.push('.');
+                }
+                out.push_str(name);
+            }
+            Segment::Index(n) => {
+                let _ = write!(out, "[{n}]");
+            }
+        }
+    }
+    out
+}
+
+/// The tracer behind introspection: calls `visit` for each strong edge with
+/// the label path that leads to it. Not used by collections.
+pub(crate) struct DynTracer<'a> {
+    path: Vec<Segment>,
+    visit: &'a mut dyn FnMut(HeaderPtr, &[Segment]),
+}
+
+impl<'a> DynTracer<'a> {
+    pub(crate) fn new(visit: &'a mut dyn FnMut(HeaderPtr, &[Segment])) -> Self {
+        DynTracer {
+            path: Vec::new(),
+            visit,
+        }
+    }
+}
+
+impl sealed::Sealed for DynTracer<'_> {}
+
+impl Tracer for DynTracer<'_> {
+    fn edge<T: 'static>(&mut self, gc: &Gc<T>) {
+        self.__edge_header(Gc::header_ptr(gc));
+    }
+
+    fn field<F: FnOnce(&mut Self)>(&mut self, name: &'static str, trace: F) {
+        self.path.push(Segment::Field(name));
+        trace(self);
+        self.path.pop();
+    }
+
+    fn index<F: FnOnce(&mut Self)>(&mut self, index: usize, trace: F) {
+        self.path.push(Segment::Index(index));
+        trace(self);
+        self.path.pop();
+    }
+
+    fn __edge_header(&mut self, header: HeaderPtr) {
+        (self.visit)(header, &self.path);
+    }
+}
+
+/// Implements the seal for the collector's own tracers.
+macro_rules! impl_collector_tracer {
+    ($ty:ty, |$this:ident, $header:ident| $body:block) => {
+        impl $crate::trace::sealed_impl::Sealed for $ty {}
+        impl $crate::trace::Tracer for $ty {
+            #[inline(always)]
+            fn edge<T: 'static>(&mut self, gc: &$crate::gc::Gc<T>) {
+                self.__edge_header($crate::gc::Gc::header_ptr(gc));
+            }
+            #[inline(always)]
+            fn __edge_header(&mut self, $header: $crate::header::HeaderPtr) {
+                let $this = self;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use impl_collector_tracer;
+
+/// Re-export of the seal for [`impl_collector_tracer`].
+pub(crate) mod sealed_impl {
+    pub(crate) use super::sealed::Sealed;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_render_like_rust_paths() {
+        use Segment::*;
+        assert_eq!(render_label(&[Field("next")]), "next");
+        assert_eq!(render_label(&[Field("0")]), ".0");
+        assert_eq!(render_label(&[Field("items"), Index(3)]), "items[3]");
+        assert_eq!(render_label(&[Field("Variant.field")]), "Variant.field");
+        assert_eq!(
+            render_label(&[Field("a"), Field("b"), Index(2), Field("0")]),
+            "a.b[2].0"
+        );
+        assert_eq!(render_label(&[Index(1)]), "[1]");
+        assert_eq!(render_label(&[]), "");
+    }
+}

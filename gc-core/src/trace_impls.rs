@@ -1,0 +1,269 @@
+//! [`Trace`] for std types.
+//!
+//! Leaves (numbers, strings, `Cell<T: Copy>`, `Rc`, `Arc`) own no `Gc` and
+//! are untracked. Containers forward to their elements, labelling each with
+//! its index. `Rc<T>` and `Arc<T>` are opaque: shared ownership would report
+//! one edge several times (a contract violation), so whatever they hold
+//! counts as externally referenced and is never collected through them.
+
+use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
+use std::marker::PhantomData;
+
+use crate::trace::{Trace, Tracer};
+
+macro_rules! leaf {
+    ($($ty:ty),* $(,)?) => {$(
+        // SAFETY: the type owns no `Gc`; reporting nothing is exact.
+        unsafe impl Trace for $ty {
+            const TRACKED: bool = false;
+            #[inline(always)]
+            fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+        }
+    )*};
+}
+
+leaf!(
+    (),
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    String,
+    &'static str,
+    std::num::NonZeroU8,
+    std::num::NonZeroU16,
+    std::num::NonZeroU32,
+    std::num::NonZeroU64,
+    std::num::NonZeroUsize,
+    std::num::NonZeroI32,
+    std::num::NonZeroI64,
+    std::time::Duration,
+    std::time::Instant,
+    std::time::SystemTime,
+    std::path::PathBuf,
+    std::ffi::OsString,
+    std::ffi::CString,
+    Box<str>,
+    std::any::TypeId,
+    std::cmp::Ordering,
+);
+
+/// Opaque leaves whose contents may hold `Gc`s that we must not report.
+macro_rules! opaque {
+    ($($ty:ident)::+) => {
+        // SAFETY: reporting nothing is always allowed; the contents count as
+        // externally referenced.
+        unsafe impl<T: ?Sized + 'static> Trace for $($ty)::+<T> {
+            const TRACKED: bool = false;
+            #[inline(always)]
+            fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+        }
+    };
+}
+
+opaque!(std::rc::Rc);
+opaque!(std::sync::Arc);
+opaque!(std::rc::Weak);
+opaque!(std::sync::Weak);
+
+// SAFETY: owns nothing.
+unsafe impl<T: ?Sized> Trace for PhantomData<T> {
+    const TRACKED: bool = false;
+    #[inline(always)]
+    fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+}
+
+// SAFETY: `T: Copy` cannot hold a `Gc` (which is not `Copy`).
+unsafe impl<T: Copy> Trace for Cell<T> {
+    const TRACKED: bool = false;
+    #[inline(always)]
+    fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+}
+
+// SAFETY: forwards to the one value the box owns.
+unsafe impl<T: Trace + ?Sized> Trace for Box<T> {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        (**self).trace(tracer);
+    }
+}
+
+// SAFETY: forwards to each element once.
+unsafe impl<T: Trace> Trace for [T] {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        for (i, item) in self.iter().enumerate() {
+            tracer.index(i, |t| item.trace(t));
+        }
+    }
+}
+
+// SAFETY: forwards to each element once.
+unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        self.as_slice().trace(tracer);
+    }
+}
+
+/// Sequences: each element once, labelled by position.
+macro_rules! sequence {
+    ($($ty:ident),*) => {$(
+        // SAFETY: forwards to each element the collection owns, once.
+        unsafe impl<T: Trace> Trace for $ty<T> {
+            const TRACKED: bool = T::TRACKED;
+            #[inline]
+            fn trace<V: Tracer>(&self, tracer: &mut V) {
+                for (i, item) in self.iter().enumerate() {
+                    tracer.index(i, |t| item.trace(t));
+                }
+            }
+        }
+    )*};
+}
+
+sequence!(Vec, VecDeque, LinkedList, BTreeSet, BinaryHeap);
+
+// SAFETY: forwards to each element once.
+unsafe impl<T: Trace, S> Trace for HashSet<T, S> {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        for (i, item) in self.iter().enumerate() {
+            tracer.index(i, |t| item.trace(t));
+        }
+    }
+}
+
+/// Maps: entry `i` traces its key as `[i].key` and its value as `[i].value`.
+fn trace_entry<K: Trace, W: Trace, V: Tracer>(tracer: &mut V, i: usize, key: &K, value: &W) {
+    tracer.index(i, |t| {
+        t.field("key", |t| key.trace(t));
+        t.field("value", |t| value.trace(t));
+    });
+}
+
+// SAFETY: forwards to each key and value once.
+unsafe impl<K: Trace, W: Trace, S> Trace for HashMap<K, W, S> {
+    const TRACKED: bool = K::TRACKED || W::TRACKED;
+    #[inline]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        for (i, (k, v)) in self.iter().enumerate() {
+            trace_entry(tracer, i, k, v);
+        }
+    }
+}
+
+// SAFETY: forwards to each key and value once.
+unsafe impl<K: Trace, W: Trace> Trace for BTreeMap<K, W> {
+    const TRACKED: bool = K::TRACKED || W::TRACKED;
+    #[inline]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        for (i, (k, v)) in self.iter().enumerate() {
+            trace_entry(tracer, i, k, v);
+        }
+    }
+}
+
+// SAFETY: forwards to the value, if any (unlabelled: `Option` is
+// transparent in edge labels).
+unsafe impl<T: Trace> Trace for Option<T> {
+    const TRACKED: bool = T::TRACKED;
+    #[inline(always)]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        if let Some(value) = self {
+            value.trace(tracer);
+        }
+    }
+}
+
+// SAFETY: forwards to whichever value is present.
+unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
+    const TRACKED: bool = T::TRACKED || E::TRACKED;
+    #[inline]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        match self {
+            Ok(value) => value.trace(tracer),
+            Err(error) => error.trace(tracer),
+        }
+    }
+}
+
+// SAFETY: forwards to the value when it can be borrowed. A cell that is
+// mutably borrowed is skipped: its edges are then not subtracted, so its
+// targets count as externally referenced and survive. Every phase of a
+// collection sees the same borrow state, because no user code runs between
+// them, so the answers agree (rule 3).
+unsafe impl<T: Trace + ?Sized> Trace for RefCell<T> {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        if let Ok(value) = self.try_borrow() {
+            value.trace(tracer);
+        }
+    }
+}
+
+// SAFETY: forwards to the value once it is set.
+unsafe impl<T: Trace> Trace for OnceCell<T> {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        if let Some(value) = self.get() {
+            value.trace(tracer);
+        }
+    }
+}
+
+// SAFETY: forwards to the wrapped value.
+unsafe impl<T: Trace> Trace for std::cmp::Reverse<T> {
+    const TRACKED: bool = T::TRACKED;
+    #[inline]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        self.0.trace(tracer);
+    }
+}
+
+macro_rules! tuple {
+    ($(($($name:ident $idx:tt),+))*) => {$(
+        // SAFETY: forwards to each element once.
+        unsafe impl<$($name: Trace),+> Trace for ($($name,)+) {
+            const TRACKED: bool = false $(|| $name::TRACKED)+;
+            #[inline]
+            fn trace<V: Tracer>(&self, tracer: &mut V) {
+                $( tracer.field(stringify!($idx), |t| self.$idx.trace(t)); )+
+            }
+        }
+    )*};
+}
+
+tuple! {
+    (A 0)
+    (A 0, B 1)
+    (A 0, B 1, C 2)
+    (A 0, B 1, C 2, D 3)
+    (A 0, B 1, C 2, D 3, E 4)
+    (A 0, B 1, C 2, D 3, E 4, F 5)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10)
+    (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11)
+}

@@ -1,0 +1,273 @@
+//! [`Weak<T>`]: a reference that does not keep its object alive.
+//!
+//! A `Weak` points at a [`WeakCell`], not at the object. Each object lists
+//! its cells (newest first) in its header, as CPython lists an object's
+//! weakref objects. Clearing an object's weak references, when it dies or
+//! when a collection condemns it, nulls the `target` of every cell and
+//! empties the list; a cleared cell lives on, owned by its `Weak` handles,
+//! until the last of them goes. So:
+//!
+//! - the object's box is freed as soon as its value is dropped, whatever
+//!   `Weak`s remain;
+//! - an object that survives a collection after its weak references were
+//!   cleared (resurrected, or saved by `SAVEALL`) keeps working with new
+//!   `Weak`s, while the old ones stay dead, as in CPython.
+//!
+//! Plain `Weak`s to one object share one canonical cell (CPython's shared
+//! `ref(obj)`), so `downgrade` allocates only the first time.
+
+use std::cell::Cell;
+use std::error::Error;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ptr::{self, NonNull};
+
+use crate::gc::Gc;
+use crate::header::{GcHeader, HeaderPtr, header_ref};
+use crate::trace::{Trace, Tracer};
+
+/// A weak reference (`weakref.ref(obj)`): it does not keep the object alive,
+/// and [`upgrade`](Weak::upgrade) returns `None` once the object is dead.
+///
+/// A `Weak` to an object that a collection finds unreachable is cleared
+/// before any value of that garbage is dropped, so no destructor can reach a
+/// dying object through it.
+///
+/// ```
+/// use gc_core::{Gc, Weak};
+///
+/// let strong = Gc::new(5_u32);
+/// let weak: Weak<u32> = Gc::downgrade(&strong);
+/// assert_eq!(weak.upgrade().as_deref(), Some(&5));
+/// drop(strong);
+/// assert!(weak.upgrade().is_none());
+/// ```
+pub struct Weak<T: 'static> {
+    /// Dangling (address `usize::MAX`) for [`Weak::new`]; otherwise a cell
+    /// whose `handles` count includes this handle.
+    cell: NonNull<WeakCell>,
+    _marker: PhantomData<Gc<T>>,
+}
+
+/// The object a group of `Weak`s refers to (CPython's weakref object).
+pub(crate) struct WeakCell {
+    /// The object, until its weak references are cleared.
+    target: Cell<Option<HeaderPtr>>,
+    /// `Weak` handles to this cell. At zero the cell is unlisted and freed.
+    handles: Cell<usize>,
+    /// The next (older) cell of the same object.
+    next: Cell<*const WeakCell>,
+}
+
+/// Returned by [`Weak::try_upgrade`] once the referent is gone: the error of
+/// a Python `weakref.proxy` whose object died.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReferenceError;
+
+impl fmt::Display for ReferenceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("weakly-referenced object no longer exists")
+    }
+}
+
+impl Error for ReferenceError {}
+
+impl<T: 'static> Weak<T> {
+    /// A `Weak` that refers to nothing: it never upgrades.
+    pub const fn new() -> Weak<T> {
+        Weak {
+            cell: NonNull::without_provenance(std::num::NonZero::<usize>::MAX),
+            _marker: PhantomData,
+        }
+    }
+
+    /// A new handle to `h`'s canonical cell, creating it if needed.
+    ///
+    /// # Safety
+    ///
+    /// `h` is a live `GcBox<T>`.
+    pub(crate) unsafe fn to(h: HeaderPtr) -> Weak<T> {
+        // SAFETY: live (caller).
+        let header = unsafe { header_ref(h) };
+        let head = header.weakrefs.get();
+        let cell = if head.is_null() {
+            let cell = Box::into_raw(Box::new(WeakCell {
+                target: Cell::new(Some(h)),
+                handles: Cell::new(1),
+                next: Cell::new(ptr::null()),
+            }));
+            header.weakrefs.set(cell);
+            cell.cast_const()
+        } else {
+            // SAFETY: listed cells are live.
+            let cell = unsafe { &*head };
+            cell.handles.set(cell.handles.get() + 1);
+            head
+        };
+        Weak {
+            // SAFETY: from `Box::into_raw` or the list: never null.
+            cell: unsafe { NonNull::new_unchecked(cell.cast_mut()) },
+            _marker: PhantomData,
+        }
+    }
+
+    fn cell(&self) -> Option<&WeakCell> {
+        if self.cell.as_ptr().addr() == usize::MAX {
+            return None;
+        }
+        // SAFETY: a non-dangling `Weak` counts in its cell's `handles`, which
+        // keeps the cell allocated.
+        Some(unsafe { self.cell.as_ref() })
+    }
+
+    /// The object's header, while its weak references are not cleared.
+    fn target(&self) -> Option<&GcHeader> {
+        let h = self.cell()?.target.get()?;
+        // SAFETY: a cell's target is cleared before its box is freed.
+        Some(unsafe { header_ref(h) })
+    }
+
+    /// The object, if it is still alive (calling a Python `weakref`).
+    pub fn upgrade(&self) -> Option<Gc<T>> {
+        let header = self.target()?;
+        if header.strong() == 0 {
+            return None;
+        }
+        header.inc_strong();
+        let h = self.cell()?.target.get()?;
+        // SAFETY: one strong count was added for the new handle; the cell was
+        // made for a `GcBox<T>`.
+        Some(unsafe { Gc::from_header(h) })
+    }
+
+    /// The object, or [`ReferenceError`] if it is dead: the behaviour of a
+    /// Python `weakref.proxy`.
+    ///
+    /// ```
+    /// let weak = gc_core::Gc::downgrade(&gc_core::Gc::new(1_u8));
+    /// let err = weak.try_upgrade().unwrap_err();
+    /// assert_eq!(err.to_string(), "weakly-referenced object no longer exists");
+    /// ```
+    pub fn try_upgrade(&self) -> Result<Gc<T>, ReferenceError> {
+        self.upgrade().ok_or(ReferenceError)
+    }
+
+    /// Number of strong handles to the object; 0 once it is dead.
+    pub fn strong_count(&self) -> usize {
+        self.target().map_or(0, GcHeader::strong)
+    }
+
+    /// Whether the object is still alive.
+    pub fn is_alive(&self) -> bool {
+        self.strong_count() != 0
+    }
+}
+
+/// Clears every weak reference to `header`'s object: each cell stops
+/// upgrading and leaves the object's list.
+pub(crate) fn clear_weakrefs(header: &GcHeader) {
+    let mut cur = header.weakrefs.replace(ptr::null());
+    while !cur.is_null() {
+        // SAFETY: listed cells are live; a listed cell has handles > 0 (a
+        // cell whose last handle goes is unlisted at once).
+        let cell = unsafe { &*cur };
+        cur = cell.next.replace(ptr::null());
+        cell.target.set(None);
+    }
+}
+
+/// Total `Weak` handles to `header`'s object.
+pub(crate) fn weak_count(header: &GcHeader) -> usize {
+    let mut count = 0;
+    let mut cur = header.weakrefs.get();
+    while !cur.is_null() {
+        // SAFETY: listed cells are live.
+        let cell = unsafe { &*cur };
+        count += cell.handles.get();
+        cur = cell.next.get();
+    }
+    count
+}
+
+/// Removes `cell` from its object's list.
+fn unlist(header: &GcHeader, cell: *const WeakCell) {
+    let mut link = &header.weakrefs;
+    loop {
+        let cur = link.get();
+        if cur.is_null() {
+            return;
+        }
+        // SAFETY: listed cells are live.
+        let listed = unsafe { &*cur };
+        if ptr::eq(cur, cell) {
+            link.set(listed.next.replace(ptr::null()));
+            return;
+        }
+        link = &listed.next;
+    }
+}
+
+impl<T: 'static> Default for Weak<T> {
+    fn default() -> Self {
+        Weak::new()
+    }
+}
+
+impl<T: 'static> Clone for Weak<T> {
+    fn clone(&self) -> Self {
+        if let Some(cell) = self.cell() {
+            cell.handles.set(cell.handles.get() + 1);
+        }
+        Weak {
+            cell: self.cell,
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<T: 'static> Drop for Weak<T> {
+    fn drop(&mut self) {
+        let Some(cell) = self.cell() else { return };
+        let handles = cell.handles.get() - 1;
+        cell.handles.set(handles);
+        if handles != 0 {
+            return;
+        }
+        if let Some(h) = cell.target.get() {
+            // SAFETY: a cell's target is live until the cell is cleared.
+            unlist(unsafe { header_ref(h) }, self.cell.as_ptr());
+        }
+        // SAFETY: the cell came from `Box::into_raw`; it has no handle left
+        // and is on no list, so nothing refers to it.
+        drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
+    }
+}
+
+impl<T: 'static> fmt::Debug for Weak<T> {
+    /// `<weakref at 0x…; to 'Node' at 0x…>` or `<weakref at 0x…; dead>`, as
+    /// Python prints weak references (the weakref's address is its cell's).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let addr = self.cell.as_ptr().addr();
+        let alive = self.target().filter(|h| h.strong() != 0);
+        match (alive, self.cell().and_then(|c| c.target.get())) {
+            (Some(header), Some(h)) => write!(
+                f,
+                "<weakref at {addr:#x}; to '{}' at {:#x}>",
+                crate::object::short_type_name((header.vtable.type_name)()),
+                h.as_ptr().addr()
+            ),
+            _ => write!(f, "<weakref at {addr:#x}; dead>"),
+        }
+    }
+}
+
+// SAFETY: a `Weak` owns no strong reference; it reports only a weak edge,
+// which never affects reachability.
+unsafe impl<T: 'static> Trace for Weak<T> {
+    const TRACKED: bool = false;
+
+    #[inline(always)]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        tracer.weak_edge(self);
+    }
+}

@@ -1,0 +1,242 @@
+//! Code generation: parse → validate → expand, or the fallback on error.
+//!
+//! The output is one `const _: () = { ... };` block holding:
+//!
+//! - the `unsafe impl Trace` (`TRACKED`, `trace`, and the finalizer hooks with `finalize`);
+//! - the blanket-impl conflict that forbids `Drop`, unless `unsafe_no_drop`.
+//!
+//! Every path is absolute (`::core::...`, `<crate>::Trace`) and every local and generic
+//! parameter is `__`-prefixed (locals also get mixed-site hygiene), so the output compiles next
+//! to user items named `Trace`, `Gc`, `Option`, `core`..., and in `#![no_implicit_prelude]`
+//! modules.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::{DeriveInput, Ident};
+
+use crate::ast::{Data, Field, Input, Variant};
+use crate::bound;
+use crate::errors::Errors;
+use crate::fallback;
+use crate::recursive;
+use crate::valid;
+
+/// Expands `#[derive(Trace)]` on `node`. Never panics: errors become `compile_error!`s.
+pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
+    let errors = Errors::new();
+    let input = Input::from_syn(&errors, node);
+    valid::check(&errors, &input);
+    match errors.finish() {
+        Ok(()) => expand(&input),
+        Err(error) => fallback::expand(&input, &error),
+    }
+}
+
+/// Names shared by the pieces of one expansion.
+struct Names {
+    /// `<crate>::Trace`.
+    trace: TokenStream,
+    /// `<crate>::Tracer`.
+    tracer: TokenStream,
+    /// The `trace` parameter.
+    tracer_var: Ident,
+    /// The closure parameter passed to `Tracer::field`.
+    field_tracer_var: Ident,
+}
+
+fn expand(input: &Input<'_>) -> TokenStream {
+    let krate = input.crate_path();
+    let names = Names {
+        trace: quote!(#krate::Trace),
+        tracer: quote!(#krate::Tracer),
+        tracer_var: Ident::new("__tracer", Span::mixed_site()),
+        field_tracer_var: Ident::new("__t", Span::mixed_site()),
+    };
+    let ident = input.ident();
+    let trace = &names.trace;
+    let tracer = &names.tracer;
+    let tracer_var = &names.tracer_var;
+
+    let mut generics = input.original.generics.clone();
+    generics
+        .make_where_clause()
+        .predicates
+        .extend(bound::predicates(input, trace));
+    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+
+    let traced_fields = input.traced_fields();
+    let tracked = tracked(input, &traced_fields, trace);
+    let tracer_param = if traced_fields.is_empty() {
+        quote!(_)
+    } else {
+        quote!(#tracer_var)
+    };
+    let body = match &input.data {
+        _ if traced_fields.is_empty() => TokenStream::new(),
+        Data::Struct(fields) => trace_struct(fields, &names),
+        Data::Enum(variants) => trace_enum(variants, &names),
+        Data::Union(_) => TokenStream::new(),
+    };
+    let finalizer = input.attrs.finalize.as_ref().map(|setting| {
+        // Spanned on `finalize` in the attribute: a missing `impl Finalize` is reported there.
+        let finalize = quote_spanned!(setting.span()=> <Self as #krate::Finalize>::finalize);
+        quote! {
+            const __HAS_FINALIZER: bool = true;
+
+            #[inline]
+            fn __finalize(&self) {
+                #finalize(self);
+            }
+        }
+    });
+    let no_drop = input.attrs.unsafe_no_drop.is_none().then(|| no_drop(input));
+
+    // SAFETY: the generated impl keeps each point of `Trace`'s contract:
+    // 1. Only owned edges: `trace` reports nothing itself; it calls `Trace::trace` on shared
+    //    borrows of `self`'s own fields, and a field's edges are edges `self` owns. Each field
+    //    type's impl keeps the contract in turn (or it is unsound on its own, not because of
+    //    this impl).
+    // 2. Each edge once: every traced field is visited exactly once: one call per field, in
+    //    the one `match` arm of the active variant.
+    // 3. The same edges throughout a collection: the visit depends only on the active variant,
+    //    which cannot change while the collector runs (no user code runs between its calls),
+    //    and on the fields' own `trace`, which keep this rule themselves.
+    // 4. No `Gc` created, cloned or dropped and no user code run in `trace`: it only borrows
+    //    fields and calls their `Trace` impls and the tracer's label methods.
+    // 5. `Drop`: the `no_drop` conflict below rejects any `Drop` impl at compile time, unless
+    //    the user writes `#[gc(unsafe_no_drop)]`, whose name spells out that they take the
+    //    obligation on themselves.
+    // Skipped fields (`#[gc(skip)]`) report too few edges, which the contract allows (a leak,
+    // never a use-after-free). `TRACKED` may be any value without unsafety; it is exact here.
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            unsafe impl #impl_generics #trace for #ident #ty_generics #where_clause {
+                const TRACKED: bool = #tracked;
+
+                #[inline]
+                fn trace<__V: #tracer>(&self, #tracer_param: &mut __V) {
+                    #body
+                }
+
+                #finalizer
+            }
+
+            #no_drop
+        };
+    }
+}
+
+/// The `TRACKED` expression: `<F1 as Trace>::TRACKED || <F2 as Trace>::TRACKED || ...` over
+/// the traced field types, each listed once, with mentions of the type itself replaced by `()`
+/// (see `recursive.rs`); `false` if nothing is traced.
+fn tracked(input: &Input<'_>, traced: &[&Field<'_>], trace: &TokenStream) -> TokenStream {
+    let placeholder = recursive::placeholder();
+    let mut seen = std::collections::HashSet::new();
+    let mut terms = Vec::new();
+    for field in traced {
+        let replaced = recursive::replace_self(field.ty, input.ident(), &placeholder);
+        let ty = replaced.as_ref().unwrap_or(field.ty);
+        let term = quote_spanned!(field.ty.span()=> <#ty as #trace>::TRACKED);
+        if seen.insert(term.to_string()) {
+            terms.push(term);
+        }
+    }
+    if terms.is_empty() {
+        quote!(false)
+    } else {
+        quote!(#(#terms)||*)
+    }
+}
+
+/// One `Tracer::field(__tracer, "label", |__t| <FieldTy as Trace>::trace(<place>, __t));`
+/// statement; `place` is `&self.field` or a `match` binding.
+fn trace_field(field: &Field<'_>, place: &TokenStream, names: &Names) -> TokenStream {
+    let Names {
+        trace,
+        tracer,
+        tracer_var,
+        field_tracer_var: t,
+    } = names;
+    let label = &field.label;
+    let ty = field.ty;
+    // Spanned on the field's type, like the field's term in `TRACKED`: "the trait bound `X:
+    // Trace` is not satisfied" points at the field, once (rustc merges the two obligations).
+    let trace_fn = quote_spanned!(ty.span()=> <#ty as #trace>::trace);
+    quote! {
+        #tracer::field(#tracer_var, #label, |#t| #trace_fn(#place, #t));
+    }
+}
+
+fn trace_struct(fields: &[Field<'_>], names: &Names) -> TokenStream {
+    fields
+        .iter()
+        .filter(|field| field.is_traced())
+        .map(|field| {
+            let member = &field.member;
+            trace_field(field, &quote!(&self.#member), names)
+        })
+        .collect()
+}
+
+fn trace_enum(variants: &[Variant<'_>], names: &Names) -> TokenStream {
+    let arms = variants.iter().map(|variant| {
+        let ident = &variant.original.ident;
+        let traced: Vec<(usize, &Field<'_>)> = variant
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, field)| variant.is_traced() && field.is_traced())
+            .collect();
+        if traced.is_empty() {
+            return quote!(Self::#ident { .. } => {});
+        }
+        let rest = (traced.len() < variant.fields.len()).then(|| quote!(..));
+        let bindings: Vec<Ident> = traced
+            .iter()
+            .map(|(i, _)| format_ident!("__field{}", i, span = Span::mixed_site()))
+            .collect();
+        let members = traced.iter().map(|(_, field)| &field.member);
+        let calls = traced
+            .iter()
+            .zip(&bindings)
+            .map(|((_, field), binding)| trace_field(field, &quote!(#binding), names));
+        quote! {
+            Self::#ident { #(#members: #bindings,)* #rest } => {
+                #(#calls)*
+            }
+        }
+    });
+    quote! {
+        match self {
+            #(#arms)*
+        }
+    }
+}
+
+/// gc-arena's trick: a trait implemented for every `Drop` type and for this type, so that a
+/// `Drop` impl on this type makes the two impls overlap (E0119). The trait's name is what the
+/// user reads in "conflicting implementations of trait `...` for type `Node`".
+fn no_drop(input: &Input<'_>) -> TokenStream {
+    let ident = input.ident();
+    let (impl_generics, ty_generics, where_clause) = input.original.generics.split_for_impl();
+    let name = no_drop_trait();
+    quote! {
+        #[allow(non_camel_case_types)]
+        trait #name {}
+
+        #[allow(drop_bounds)]
+        impl<__T: ::core::ops::Drop + ?::core::marker::Sized> #name for __T {}
+
+        impl #impl_generics #name for #ident #ty_generics #where_clause {}
+    }
+}
+
+/// The name of the trait behind the `Drop` check.
+pub(crate) fn no_drop_trait() -> Ident {
+    Ident::new(
+        "TypeDerivingTraceMustNotImplementDrop_UseGcFinalizeInstead",
+        Span::call_site(),
+    )
+}

@@ -1,0 +1,34 @@
+//! What the derive emits when the input is invalid (serde's `dummy.rs`, thiserror's
+//! `fallback.rs`): the errors, plus a stub impl so that uses of the type as `Trace` elsewhere do
+//! not pile secondary errors on top of the real ones.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::ast::Input;
+
+/// `compile_error!`s for `error`, and a stub `Trace` impl when the runtime's path is known.
+pub(crate) fn expand(input: &Input<'_>, error: &syn::Error) -> TokenStream {
+    let errors = error.to_compile_error();
+    if input.attrs.krate_invalid {
+        // `#[gc(crate = ...)]` was invalid: naming `::gc_core` could itself fail to resolve.
+        return errors;
+    }
+    let krate = input.crate_path();
+    let ident = input.ident();
+    let (impl_generics, ty_generics, where_clause) = input.original.generics.split_for_impl();
+    // SAFETY: the stub reports no edge, which the contract always allows (too few edges only
+    // leak), and keeps the default `TRACKED = true`. It is never run anyway: the
+    // `compile_error!`s above fail the build.
+    quote! {
+        #errors
+
+        const _: () = {
+            #[automatically_derived]
+            unsafe impl #impl_generics #krate::Trace for #ident #ty_generics #where_clause {
+                #[inline]
+                fn trace<__V: #krate::Tracer>(&self, _: &mut __V) {}
+            }
+        };
+    }
+}

@@ -1,0 +1,261 @@
+//! `#[derive(Trace)]` for [gc-core](https://docs.rs/gc-core): the safe way to implement the
+//! `unsafe trait Trace`.
+//!
+//! Depend on `gc-core` only: it re-exports this derive as `gc_core::Trace`, next to the trait
+//! of the same name, so `use gc_core::Trace;` brings in both.
+//!
+//! ```rust,ignore
+//! use gc_core::{Gc, Trace};
+//! use std::cell::RefCell;
+//!
+//! #[derive(Trace)]
+//! struct Node {
+//!     children: RefCell<Vec<Gc<Node>>>,
+//!     name: String,
+//! }
+//!
+//! #[derive(Trace)]
+//! enum Value<T> {
+//!     Leaf(T),
+//!     List(Vec<Value<T>>),
+//!     Shared { target: Gc<Node>, #[gc(skip)] cache: Option<Gc<Node>> },
+//! }
+//! ```
+//!
+//! The derive supports structs (named, tuple, unit) and enums, generic or not. It rejects
+//! unions (which field is live is unknown) and `#[repr(packed)]` types (fields cannot be
+//! borrowed): implement `Trace` by hand for those.
+//!
+//! # Attributes
+//!
+//! | attribute | where | meaning |
+//! |---|---|---|
+//! | `#[gc(skip)]` | field or enum variant | not traced, and not counted in `TRACKED`. Safe: reporting too few edges only keeps the objects behind them alive (a leak, never a use-after-free). |
+//! | `#[gc(bound = "T: Trace, U: Clone")]` | type | where-predicates that replace the inferred ones ([Bounds](#bounds)). `""` means none. |
+//! | `#[gc(finalize)]` | type | the type has a finalizer, Python's `__del__`: it must `impl gc_core::Finalize`, or the derive fails to compile, pointing at `finalize`. |
+//! | `#[gc(unsafe_no_drop)]` | type | allows a `Drop` impl; see [Drop](#drop). |
+//! | `#[gc(crate = "path")]` | type | the path of gc-core when it is not `::gc_core` (renamed dependency, re-export). |
+//!
+//! Keys can share one `#[gc(...)]` or be split over several. Unknown keys, duplicates, values
+//! of the wrong kind (`skip = 1`, `bound = 3`) and keys in the wrong place are compile errors,
+//! all reported at once, each on the tokens at fault.
+//!
+//! # What it generates
+//!
+//! For
+//!
+//! ```rust,ignore
+//! #[derive(Trace)]
+//! struct Node {
+//!     next: Option<Gc<Node>>,
+//!     name: String,
+//! }
+//! ```
+//!
+//! the derive emits (formatted):
+//!
+//! ```rust,ignore
+//! const _: () = {
+//!     #[automatically_derived]
+//!     unsafe impl ::gc_core::Trace for Node {
+//!         const TRACKED: bool =
+//!             <Option<Gc<()>> as ::gc_core::Trace>::TRACKED || <String as ::gc_core::Trace>::TRACKED;
+//!         #[inline]
+//!         fn trace<__V: ::gc_core::Tracer>(&self, __tracer: &mut __V) {
+//!             ::gc_core::Tracer::field(__tracer, "next", |__t| {
+//!                 <Option<Gc<Node>> as ::gc_core::Trace>::trace(&self.next, __t)
+//!             });
+//!             ::gc_core::Tracer::field(__tracer, "name", |__t| {
+//!                 <String as ::gc_core::Trace>::trace(&self.name, __t)
+//!             });
+//!         }
+//!     }
+//!     #[allow(non_camel_case_types)]
+//!     trait TypeDerivingTraceMustNotImplementDrop_UseGcFinalizeInstead {}
+//!     #[allow(drop_bounds)]
+//!     impl<__T: ::core::ops::Drop + ?::core::marker::Sized>
+//!         TypeDerivingTraceMustNotImplementDrop_UseGcFinalizeInstead for __T
+//!     {
+//!     }
+//!     impl TypeDerivingTraceMustNotImplementDrop_UseGcFinalizeInstead for Node {}
+//! };
+//! ```
+//!
+//! - `trace` visits each traced field once, under an edge label for introspection: the field
+//!   name (`next`), the index of a tuple field (`0`), or `Variant.field` / `Variant.0` inside a
+//!   `match self` for enums. The labels cost nothing during a collection.
+//! - `TRACKED` is `true` when some traced field's type can reach a `Gc`, so that objects of
+//!   types that never can (here, if `next` were skipped) stay off the collector's lists. The
+//!   `()` in place of `Node` is explained in [Recursive types](#recursive-types).
+//! - With `#[gc(finalize)]`, the impl also sets `__HAS_FINALIZER` and forwards `__finalize` to
+//!   `Finalize::finalize`.
+//! - The last three items reject a `Drop` impl on `Node` ([Drop](#drop)).
+//!
+//! Every path is absolute and every local is `__`-prefixed, so the output compiles next to user
+//! items named `Gc`, `Trace`, `Option`, `core`..., inside `#![no_implicit_prelude]` modules, and
+//! without warnings under `-D warnings` and clippy's pedantic lints.
+//!
+//! # Bounds
+//!
+//! The impl keeps the type's generics and where-clause and adds `FieldTy: Trace` for each
+//! traced field whose type mentions a type parameter: `struct S<T> { items: Vec<T>, n: u32 }`
+//! gets `where Vec<T>: Trace`. Fields that mention no parameter, and skipped fields, add
+//! nothing, so `#[gc(skip)] cache: Rc<T>` needs no `T: Trace`.
+//!
+//! A field whose type also mentions the type itself (`Vec<Tree<T>>` in `enum Tree<T>`) adds
+//! `T: Trace` for each parameter it mentions instead, because `where Vec<Tree<T>>: Trace` would
+//! make `Tree<T>: Trace` depend on itself (rustc: "overflow evaluating the requirement",
+//! E0275).
+//!
+//! `#[gc(bound = "...")]` replaces all inferred predicates when they are too strict or not
+//! enough; the type's own where-clause is always kept.
+//!
+//! # Recursive types
+//!
+//! `TRACKED` is a constant computed from the fields' `TRACKED`. For a field that mentions the
+//! type itself (`Box<Self>`, `Option<Gc<Node>>`, `Vec<Expr>` in `enum Expr`), the derive
+//! evaluates the field's type with each such mention replaced by `()`, whose `TRACKED` is
+//! `false`: `Option<Gc<()>>` is `true` (a `Gc` is tracked whatever it points to), `Box<()>` is
+//! `false`. Using the real type would make the constant depend on itself, which rustc rejects
+//! (E0391, "cycle detected when const-evaluating"). The result is exact, not a guess: a value
+//! can reach a `Gc` through itself only if it can reach one without going through itself.
+//!
+//! A mention is seen when it is written `Self` or as the type's bare name (`Expr`,
+//! `Tree<T>`). `trace` always uses the real field types.
+//!
+//! ## Known limitation: recursion the derive cannot see
+//!
+//! Mutual recursion without a `Gc` in between, a self-reference through a path
+//! (`crate::ast::Expr`) or through a type alias still makes `TRACKED` depend on itself, and
+//! fails with E0391:
+//!
+//! ```rust,ignore
+//! #[derive(Trace)]
+//! struct A { b: Option<Box<B>>, name: String }
+//! #[derive(Trace)]
+//! struct B { a: Option<Box<A>> } // error[E0391]: cycle detected
+//! ```
+//!
+//! (Through a `Gc` there is no cycle: `a: Option<Gc<A>>` compiles.) The fix is a manual impl
+//! for one of the types, whose `TRACKED` leaves the other out (or is just `true`, which is
+//! always safe):
+//!
+//! ```rust,ignore
+//! use gc_core::{Trace, Tracer};
+//!
+//! struct A { b: Option<Box<B>>, name: String }
+//!
+//! // SAFETY: traces each field once; owns every edge it reports.
+//! unsafe impl Trace for A {
+//!     // `B` reaches a `Gc` only through `A`, so leaving `b` out is exact here.
+//!     const TRACKED: bool = <String as Trace>::TRACKED;
+//!     fn trace<V: Tracer>(&self, tracer: &mut V) {
+//!         tracer.field("b", |t| self.b.trace(t));
+//!         tracer.field("name", |t| self.name.trace(t));
+//!     }
+//! }
+//!
+//! #[derive(Trace)]
+//! struct B { a: Option<Box<A>> }
+//! ```
+//!
+//! Generic mutual recursion has the same problem with bounds (E0275); `#[gc(bound = "T:
+//! Trace")]` on one of the types fixes that.
+//!
+//! # Drop
+//!
+//! By default a type deriving `Trace` must not implement `Drop`; doing so fails to compile
+//! with
+//!
+//! ```text
+//! error[E0119]: conflicting implementations of trait
+//!               `TypeDerivingTraceMustNotImplementDrop_UseGcFinalizeInstead` for type `Node`
+//! ```
+//!
+//! Why: when the collector frees a garbage cycle, it drops the values in the cycle one at a
+//! time. While one value's `drop` runs, the objects its `Gc` fields point to may already have
+//! been dropped, so a `Drop` impl that dereferences a `Gc` field (or clones it, and so keeps a
+//! dropped value reachable) would read freed data from safe code.
+//!
+//! Use a finalizer for cleanup instead: it runs before anything in the cycle is dropped, while
+//! every `Gc` is still valid.
+//!
+//! ```rust,ignore
+//! use gc_core::{Finalize, Gc, Trace};
+//!
+//! #[derive(Trace)]
+//! #[gc(finalize)]
+//! struct Connection {
+//!     peer: Option<Gc<Connection>>,
+//!     #[gc(skip)]
+//!     socket: std::net::TcpStream,
+//! }
+//!
+//! impl Finalize for Connection {
+//!     fn finalize(&self) {
+//!         let _ = self.socket.shutdown(std::net::Shutdown::Both);
+//!     }
+//! }
+//! ```
+//!
+//! Only a `Drop` impl on the deriving type itself is refused. Fields with drop glue of their
+//! own (`String`, `TcpStream` above) are fine: a field type that holds a `Gc` must implement
+//! `Trace`, by derive (so no `Drop` either) or by hand (and then its `Drop` is bound by the same
+//! rule, point 5 of `Trace`'s safety contract), or be `#[gc(skip)]`, which keeps its `Gc`
+//! targets alive.
+//!
+//! The escape hatch is `#[gc(unsafe_no_drop)]`, for a `Drop` that never dereferences, clones or
+//! moves out the type's `Gc` fields. Writing it is a promise in the sense of `unsafe`: the
+//! compiler no longer checks.
+//!
+//! ```rust,ignore
+//! #[derive(Trace)]
+//! #[gc(unsafe_no_drop)] // `drop` only touches `id`
+//! struct Tracked {
+//!     next: Option<Gc<Tracked>>,
+//!     id: u64,
+//! }
+//!
+//! impl Drop for Tracked {
+//!     fn drop(&mut self) {
+//!         LIVE_IDS.with(|ids| ids.borrow_mut().remove(&self.id));
+//!     }
+//! }
+//! ```
+//!
+//! # Module map
+//!
+//! The derive runs in four phases, one per file (thiserror's layout): `attr.rs` and `ast.rs`
+//! parse, `valid.rs` validates, `bound.rs`, `recursive.rs` and `expand.rs` generate;
+//! `errors.rs` collects every error and `fallback.rs` turns them into `compile_error!`s plus a
+//! stub impl, so that one mistake does not cascade into errors elsewhere.
+
+#![deny(missing_docs)]
+
+mod ast;
+mod attr;
+mod bound;
+mod errors;
+mod expand;
+mod fallback;
+mod recursive;
+mod valid;
+
+#[cfg(test)]
+mod tests;
+
+use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
+
+/// Derives `gc_core::Trace`: reports every `Gc` the value owns, so that the collector can find
+/// cycles through it.
+///
+/// Attributes: `#[gc(skip)]` on a field or variant; `#[gc(bound = "...")]`,
+/// `#[gc(finalize)]`, `#[gc(unsafe_no_drop)]` and `#[gc(crate = "...")]` on the type. The type
+/// must not implement `Drop` unless it says `#[gc(unsafe_no_drop)]`; use `#[gc(finalize)]` for
+/// cleanup. See the [`gc_derive`](crate) crate docs for the expansion and the rules.
+#[proc_macro_derive(Trace, attributes(gc))]
+pub fn derive_trace(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input).into()
+}
