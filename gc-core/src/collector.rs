@@ -48,10 +48,16 @@
 //! the box is leaked rather than freed, so the stray handle never points at
 //! freed memory.
 
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::panic::resume_unwind;
 use std::ptr::NonNull;
 
 use crate::callbacks::{CollectionInfo, Phase, invoke_callbacks};
+use crate::debug::DebugFlags;
+use crate::finalize::{
+    FinalizerPolicy, finalize_garbage, handle_resurrected_objects, move_legacy_finalizer_reachable,
+    move_legacy_finalizers,
+};
+use crate::garbage::{handle_legacy_finalizers, save_garbage};
 use crate::gc::free_box;
 use crate::header::{HeaderPtr, flags, header_ref, value_ref};
 use crate::introspect::GenerationStats;
@@ -120,9 +126,10 @@ pub(crate) fn collect_with_callbacks(heap: &Heap, generation: usize) -> usize {
         collected: outcome.collected,
         uncollectable: outcome.uncollectable,
     };
-    // A destructor's panic wins over the callbacks: report it once the
-    // collection is accounted for, without running user callbacks first.
-    if let Some(payload) = outcome.panic {
+    // A panic of user code during the collection wins over the callbacks:
+    // resume it now that the heap is consistent.
+    let pending = heap.pending_panic.borrow_mut().take();
+    if let Some(payload) = pending {
         resume_unwind(payload);
     }
     invoke_callbacks(heap, Phase::Stop, &info);
@@ -139,40 +146,90 @@ impl Drop for ResetOnDrop<'_> {
 
 /// What one collection found.
 pub(crate) struct Outcome {
+    /// Unreachable objects freed, or saved by `SAVEALL` (CPython's `m`).
     pub(crate) collected: usize,
+    /// Objects kept because of finalizers (CPython's `n`).
     pub(crate) uncollectable: usize,
-    /// The first panic raised by a destructor, to resume once the heap is
-    /// consistent.
-    pub(crate) panic: Option<Box<dyn std::any::Any + Send>>,
 }
 
 /// One collection of `generation` (CPython's `gc_collect_main`). Read this
 /// first: it is the table of contents of the phases.
 fn collect_main(heap: &Heap, generation: usize) -> Outcome {
+    let debug = heap.debug.get();
+    let policy = heap.policy.get();
+    let started = debug
+        .contains(DebugFlags::STATS)
+        .then(|| crate::debug::stats_start(heap, generation));
     let young = &heap.generations[generation].head;
     let target = (generation + 1).min(2);
     let old = &heap.generations[target].head;
     update_counts(heap, generation);
     merge_younger(heap, generation);
 
-    let restore = RestoreOnUnwind { young, heap };
-    let young_size = update_refs(young);
-    subtract_refs(young);
-    move_unreachable(young, &heap.unreachable, target as u32);
-    std::mem::forget(restore);
-
-    let unreachable = handle_weakrefs(&heap.unreachable);
+    // Which objects are unreachable?
+    let young_size = deduce_unreachable(young, &heap.unreachable, target as u32);
+    let unreachable = heap.unreachable.len();
     promote_survivors(heap, generation, young_size - unreachable);
     if !std::ptr::eq(young, old) {
         // SAFETY: distinct initialised heads of this heap.
         unsafe { old.merge_from(young) };
     }
 
-    let panic = delete_garbage(heap);
+    // From here on the scratch lists hold objects: if a `Trace` impl panics,
+    // hand them back to `old` intact.
+    let guard = ScratchGuard {
+        heap,
+        old,
+        target: target as u32,
+        held: std::cell::Cell::new(false),
+    };
+    // Python 2.7: cycles with finalizers are kept, with all they reach.
+    let uncollectable = match policy {
+        FinalizerPolicy::Uncollectable => {
+            move_legacy_finalizers(&heap.unreachable, &heap.finalizers);
+            move_legacy_finalizer_reachable(&heap.finalizers)
+        }
+        FinalizerPolicy::Finalize => 0,
+    };
+    if debug.contains(DebugFlags::COLLECTABLE) {
+        for h in heap.unreachable.iter() {
+            crate::debug::object_line(heap, "collectable", h);
+        }
+    }
+
+    handle_weakrefs(heap);
+    guard.held.set(true);
+    if policy == FinalizerPolicy::Finalize {
+        // PEP 442: run the finalizers, then keep whatever they resurrected.
+        finalize_garbage(heap);
+        handle_resurrected_objects(heap, old, target as u32);
+    }
+    std::mem::forget(guard);
+    let collected = heap.unreachable.len();
+    if debug.contains(DebugFlags::SAVEALL) {
+        save_garbage(heap, &heap.unreachable, old, target as u32);
+    } else {
+        delete_garbage(heap);
+    }
+
+    if debug.contains(DebugFlags::UNCOLLECTABLE) {
+        for h in heap.finalizers.iter() {
+            crate::debug::object_line(heap, "uncollectable", h);
+        }
+    }
+    if let Some(started) = started {
+        crate::debug::stats_done(heap, started, collected + uncollectable, uncollectable);
+    }
+    handle_legacy_finalizers(
+        heap,
+        old,
+        target as u32,
+        debug.contains(DebugFlags::SAVEALL),
+    );
+
     let outcome = Outcome {
-        collected: unreachable,
-        uncollectable: 0,
-        panic,
+        collected,
+        uncollectable,
     };
     record_stats(heap, generation, &outcome);
     outcome
@@ -199,6 +256,18 @@ fn merge_younger(heap: &Heap, generation: usize) {
     }
 }
 
+/// Phases 1-3 with their panic guard: splits `young` into survivors (left
+/// on it) and the unreachable objects (moved to `unreachable`). Returns the
+/// size `young` had.
+fn deduce_unreachable(young: &Link, unreachable: &Link, target: u32) -> usize {
+    let restore = RestoreOnUnwind { young, unreachable };
+    let young_size = update_refs(young);
+    subtract_refs(young);
+    move_unreachable(young, unreachable, target);
+    std::mem::forget(restore);
+    young_size
+}
+
 /// Phase 1. Before: no object of `young` is `COLLECTING`. After: each is
 /// `COLLECTING` with `gc_refs == strong count`. Returns the size of `young`.
 pub(crate) fn update_refs(young: &Link) -> usize {
@@ -217,7 +286,7 @@ pub(crate) fn update_refs(young: &Link) -> usize {
 /// from outside `young` (every traced edge between two `COLLECTING` objects
 /// was subtracted). By the `Trace` contract (never an edge the value does not
 /// own), `gc_refs >= 0`.
-fn subtract_refs(young: &Link) {
+pub(crate) fn subtract_refs(young: &Link) {
     for h in young.iter() {
         // SAFETY: objects on a list are allocated and hold a live value.
         let header = unsafe { header_ref(h) };
@@ -259,7 +328,7 @@ pub(crate) unsafe fn subtract_refs_of<T: Trace>(h: HeaderPtr) {
 /// object with `gc_refs == 0` is *tentatively* unreachable: a later object
 /// may still reach it. When the walk ends, whatever is on `unreachable` is
 /// reachable from nothing outside `young`.
-fn move_unreachable(young: &Link, unreachable: &Link, target: u32) {
+pub(crate) fn move_unreachable(young: &Link, unreachable: &Link, target: u32) {
     let young_ptr = NonNull::from(young);
     let mut cursor = young.first();
     while let Some(h) = cursor {
@@ -324,24 +393,50 @@ pub(crate) unsafe fn visit_reachable_of<T: Trace>(h: HeaderPtr, young: NonNull<L
 /// objects are examined again by the next collection.
 struct RestoreOnUnwind<'a> {
     young: &'a Link,
-    heap: &'a Heap,
+    unreachable: &'a Link,
 }
 
 impl Drop for RestoreOnUnwind<'_> {
     fn drop(&mut self) {
         // SAFETY: distinct initialised heads of this heap.
-        unsafe { self.young.merge_from(&self.heap.unreachable) };
-        let generation = self
-            .heap
-            .generations
-            .iter()
-            .position(|g| std::ptr::eq(&g.head, self.young));
+        unsafe { self.young.merge_from(self.unreachable) };
+        let generation = heap().and_then(|heap| {
+            heap.generations
+                .iter()
+                .position(|g| std::ptr::eq(&g.head, self.young))
+        });
         for h in self.young.iter() {
             // SAFETY: objects on a list are allocated.
             let header = unsafe { header_ref(h) };
             header.clear(flags::COLLECTING | flags::UNREACHABLE);
             header.set_generation(generation.unwrap_or(2) as u32);
         }
+    }
+}
+
+/// Returns the objects of a collection's scratch lists to `old` when a
+/// `Trace` impl panics after phase 3: they stay valid, tracked objects and
+/// are examined again by the next collection.
+struct ScratchGuard<'a> {
+    heap: &'a Heap,
+    old: &'a Link,
+    target: u32,
+    /// The objects on `unreachable` (and, under the `Finalize` policy, on
+    /// `finalizers`) carry the collector's holds.
+    held: std::cell::Cell<bool>,
+}
+
+impl Drop for ScratchGuard<'_> {
+    fn drop(&mut self) {
+        let held = self.held.get();
+        let finalizers_held = held && self.heap.policy.get() == FinalizerPolicy::Finalize;
+        release_to_old(
+            &self.heap.finalizers,
+            self.old,
+            self.target,
+            finalizers_held,
+        );
+        release_to_old(&self.heap.unreachable, self.old, self.target, held);
     }
 }
 
@@ -360,41 +455,37 @@ fn promote_survivors(heap: &Heap, generation: usize, survivors: usize) {
 }
 
 /// Condemns the unreachable objects: each gets a strong count held by the
-/// collector (so no nested drop can free it), and its `Weak`s are cleared
-/// before any value is dropped, as CPython clears weakrefs before
-/// `tp_clear`. Returns how many objects there are.
-fn handle_weakrefs(unreachable: &Link) -> usize {
-    let mut count = 0;
-    for h in unreachable.iter() {
+/// collector (so no nested drop can free it, and a finalizer sees a live
+/// object), and its `Weak`s are cleared before any finalizer or destructor
+/// runs, as CPython clears weakrefs before `tp_finalize` and `tp_clear`.
+fn handle_weakrefs(heap: &Heap) {
+    for h in heap.unreachable.iter() {
         // SAFETY: objects on a list are allocated.
         let header = unsafe { header_ref(h) };
         header.inc_strong();
         header.clear(flags::COLLECTING | flags::UNREACHABLE);
         clear_weakrefs(header);
-        count += 1;
     }
-    count
 }
 
 /// Drops the value of every object on `heap.unreachable`, then frees the
-/// boxes (see the module docs). Returns the first panic a destructor raised.
-fn delete_garbage(heap: &Heap) -> Option<Box<dyn std::any::Any + Send>> {
+/// boxes (see the module docs). A destructor's panic is kept for later.
+fn delete_garbage(heap: &Heap) {
     let unreachable = &heap.unreachable;
-    let mut panic = None;
-    // The list does not change during this loop: its objects are held (so
+    // The list does not change during these loops: its objects are held (so
     // never freed by reference counting) and only the collector moves them.
+    for h in unreachable.iter() {
+        // A finalizer may have made new weak references: clear them too.
+        // SAFETY: objects on a list are allocated.
+        clear_weakrefs(unsafe { header_ref(h) });
+    }
     for h in unreachable.iter() {
         // SAFETY: objects on a list are allocated.
         let header = unsafe { header_ref(h) };
         header.set(flags::VALUE_DROPPED);
         // SAFETY: the value is live and dropped exactly once (flag set
         // above); no reference to it exists, as no safe code can reach it.
-        let result = catch_unwind(AssertUnwindSafe(|| unsafe {
-            (header.vtable.drop_value)(h)
-        }));
-        if let Err(payload) = result {
-            panic.get_or_insert(payload);
-        }
+        heap.catching(|| unsafe { (header.vtable.drop_value)(h) });
     }
     while let Some(h) = unreachable.first() {
         // SAFETY: `h` is on the list, allocated.
@@ -403,6 +494,7 @@ fn delete_garbage(heap: &Heap) -> Option<Box<dyn std::any::Any + Send>> {
         let header = unsafe { header_ref(h) };
         header.clear(flags::TRACKED);
         heap.note_deallocation();
+        clear_weakrefs(header);
         if header.dec_strong() == 0 {
             // SAFETY: the value is dropped, no handle is left, and the weak
             // cells were cleared.
@@ -411,7 +503,26 @@ fn delete_garbage(heap: &Heap) -> Option<Box<dyn std::any::Any + Send>> {
         // Otherwise a contract-breaking `Drop` kept a handle: the box stays
         // (value dropped) until that handle goes.
     }
-    panic
+}
+
+/// Releases the collector's holds on the objects of `list` and moves them
+/// to `old` as ordinary survivors of generation `target`.
+pub(crate) fn release_to_old(list: &Link, old: &Link, target: u32, held: bool) {
+    for h in list.iter() {
+        // SAFETY: objects on a list are allocated.
+        let header = unsafe { header_ref(h) };
+        header.clear(flags::COLLECTING | flags::UNREACHABLE);
+        header.set_generation(target);
+        if held {
+            // Normally cannot reach zero: the garbage list or a resurrecting
+            // reference keeps the object alive. After a panic (see
+            // `ScratchGuard`) it may: the object then sits on `old` with no
+            // handle, and the next collection finds it unreachable and frees it.
+            header.dec_strong();
+        }
+    }
+    // SAFETY: distinct initialised heads of this heap.
+    unsafe { old.merge_from(list) };
 }
 
 /// Adds one collection's figures to `get_stats()`.

@@ -84,3 +84,144 @@ pub(crate) unsafe fn run_on_refcount_death(h: HeaderPtr) -> Finalized {
     }
     Finalized::Done(result.err())
 }
+
+use crate::collector::{move_unreachable, release_to_old, subtract_refs};
+use crate::list::Link;
+use crate::object::trace_edges;
+use crate::state::{Heap, heap};
+
+/// What a collection does with unreachable objects that have finalizers
+/// (`#[gc(finalize)]`).
+///
+/// ```
+/// use gc_core::FinalizerPolicy;
+/// assert_eq!(gc_core::get_finalizer_policy(), FinalizerPolicy::Uncollectable);
+/// gc_core::set_finalizer_policy(FinalizerPolicy::Finalize);
+/// assert_eq!(gc_core::get_finalizer_policy(), FinalizerPolicy::Finalize);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FinalizerPolicy {
+    /// Python 2.7 (the default): a cycle holding an object with a finalizer
+    /// cannot be finalized in a safe order, so it is not freed. The objects
+    /// with finalizers and everything reachable from them are kept alive and
+    /// counted as uncollectable; the objects with finalizers are appended to
+    /// [`garbage()`](crate::garbage), where the program can break the cycle
+    /// by hand. No finalizer runs in a collection.
+    #[default]
+    Uncollectable,
+    /// PEP 442 (Python 3.4+): the finalizers of the unreachable objects run
+    /// once each, in list order; then reachability is computed again, and
+    /// objects a finalizer resurrected survive while the rest are freed.
+    Finalize,
+}
+
+/// Sets the finalizer policy of this thread's collector.
+pub fn set_finalizer_policy(policy: FinalizerPolicy) {
+    if let Some(heap) = heap() {
+        heap.policy.set(policy);
+    }
+}
+
+/// The finalizer policy of this thread's collector.
+pub fn get_finalizer_policy() -> FinalizerPolicy {
+    heap().map_or_else(FinalizerPolicy::default, |h| h.policy.get())
+}
+
+/// Whether the object still has a finalizer to run. An object whose
+/// finalizer already ran (on a refcount death it survived) has none left,
+/// so it no longer makes its cycle uncollectable.
+pub(crate) fn has_legacy_finalizer(h: crate::header::HeaderPtr) -> bool {
+    // SAFETY: the collector only asks about allocated objects.
+    let header = unsafe { header_ref(h) };
+    header.vtable.finalize.is_some() && !header.has(flags::FINALIZED)
+}
+
+/// `Uncollectable` policy, step 1: moves the unreachable objects that have
+/// finalizers to `finalizers`.
+pub(crate) fn move_legacy_finalizers(unreachable: &Link, finalizers: &Link) {
+    let mut cursor = unreachable.first();
+    while let Some(h) = cursor {
+        // SAFETY: `h` is on `unreachable`; the successor is read first.
+        cursor = unsafe { unreachable.next_of(h) };
+        if has_legacy_finalizer(h) {
+            // SAFETY: allocated and on a list.
+            unsafe { header_ref(h) }.clear(flags::UNREACHABLE);
+            // SAFETY: `h` is live and on a list.
+            unsafe { finalizers.move_back(h) };
+        }
+    }
+}
+
+/// `Uncollectable` policy, step 2: moves everything reachable from the
+/// finalizer objects to `finalizers` too. Returns how many objects are kept
+/// (the uncollectable count).
+pub(crate) fn move_legacy_finalizer_reachable(finalizers: &Link) -> usize {
+    let mut count = 0;
+    let mut cursor = finalizers.first();
+    while let Some(h) = cursor {
+        let mut visit = |child: crate::header::HeaderPtr, _: &[crate::trace::Segment]| {
+            // SAFETY: traced edges point at allocated boxes.
+            let header = unsafe { header_ref(child) };
+            if header.has(flags::UNREACHABLE) {
+                header.clear(flags::UNREACHABLE);
+                // SAFETY: `child` is on the unreachable list.
+                unsafe { finalizers.move_back(child) };
+            }
+        };
+        // SAFETY: `h` is allocated with a live value.
+        unsafe { trace_edges(h, &mut visit) };
+        count += 1;
+        // Read after visiting: the visit may have appended.
+        // SAFETY: `h` is still on `finalizers`.
+        cursor = unsafe { finalizers.next_of(h) };
+    }
+    count
+}
+
+/// `Finalize` policy: runs the finalizer of every unreachable object that
+/// has one not yet run, in list order (CPython's `finalize_garbage`). Every
+/// object is held by the collector, so no finalizer can free another; a
+/// panicking finalizer counts as run and its panic is kept for later.
+pub(crate) fn finalize_garbage(heap: &Heap) {
+    let mut cursor = heap.unreachable.first();
+    while let Some(h) = cursor {
+        // SAFETY: `h` is on the list, which only the collector changes.
+        cursor = unsafe { heap.unreachable.next_of(h) };
+        // SAFETY: allocated.
+        let header = unsafe { header_ref(h) };
+        if let Some(finalize) = header.vtable.finalize
+            && !header.has(flags::FINALIZED)
+        {
+            header.set(flags::FINALIZED);
+            // SAFETY: the value is live (held, not dropped).
+            heap.catching(|| unsafe { finalize(h) });
+        }
+    }
+}
+
+/// `Finalize` policy: computes reachability again over the unreachable set,
+/// ignoring the collector's own holds (CPython 3.9+'s
+/// `handle_resurrected_objects`). Objects a finalizer made reachable from
+/// outside, and everything they reach, move to `old`; the rest stay on
+/// `heap.unreachable`, still held.
+pub(crate) fn handle_resurrected_objects(heap: &Heap, old: &Link, target: u32) {
+    let unreachable = &heap.unreachable;
+    let still_unreachable = &heap.finalizers;
+    for h in unreachable.iter() {
+        // SAFETY: allocated.
+        let header = unsafe { header_ref(h) };
+        header.init_gc_refs();
+        header.subtract_gc_ref(); // the collector's hold is not a reference
+        header.set(flags::COLLECTING);
+    }
+    subtract_refs(unreachable);
+    move_unreachable(unreachable, still_unreachable, target);
+    // What is left on `unreachable` was resurrected.
+    release_to_old(unreachable, old, target, true);
+    // SAFETY: distinct initialised heads of this heap.
+    unsafe { unreachable.merge_from(still_unreachable) };
+    for h in unreachable.iter() {
+        // SAFETY: allocated.
+        unsafe { header_ref(h) }.clear(flags::COLLECTING | flags::UNREACHABLE);
+    }
+}

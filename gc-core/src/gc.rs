@@ -98,10 +98,14 @@ impl<T: Trace + 'static> Gc<T> {
 }
 
 impl<T: 'static> Gc<T> {
+    /// The header. The reference covers the header only, never the value,
+    /// which may be mutably borrowed (for instance while it is being dropped
+    /// and drops a `Gc` to itself).
     #[inline(always)]
     fn header(&self) -> &GcHeader {
-        // SAFETY: a `Gc` keeps its box allocated.
-        unsafe { &self.ptr.as_ref().header }
+        // SAFETY: a `Gc` keeps its box allocated; the header is at offset 0
+        // of the `#[repr(C)]` box.
+        unsafe { self.ptr.cast::<GcHeader>().as_ref() }
     }
 
     #[inline(always)]
@@ -240,8 +244,9 @@ impl<T: 'static> Deref for Gc<T> {
             !self.header().has(flags::VALUE_DROPPED),
             "a Gc escaped the teardown of a garbage cycle (a Trace contract violation)"
         );
-        // SAFETY: a strong handle keeps the value alive.
-        unsafe { &self.ptr.as_ref().value }
+        // SAFETY: a strong handle keeps the value alive; the projection does
+        // not create a reference to the header.
+        unsafe { &(*self.ptr.as_ptr()).value }
     }
 }
 

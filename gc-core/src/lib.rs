@@ -75,7 +75,9 @@
 mod alloc;
 mod callbacks;
 pub mod collector;
+mod debug;
 mod finalize;
+mod garbage;
 mod gc;
 mod generations;
 mod header;
@@ -90,7 +92,9 @@ mod weak;
 
 pub use callbacks::{CallbackId, CollectionInfo, Phase, add_callback, remove_callback};
 pub use collector::{collect, collect_generation};
-pub use finalize::Finalize;
+pub use debug::{DebugFlags, get_debug, set_debug, set_debug_writer};
+pub use finalize::{Finalize, FinalizerPolicy, get_finalizer_policy, set_finalizer_policy};
+pub use garbage::{garbage, take_garbage};
 pub use gc::Gc;
 pub use generations::{
     disable, enable, freeze, get_count, get_freeze_count, get_threshold, is_enabled, set_threshold,

@@ -10,14 +10,19 @@
 //! reference counting as usual, or leak if they are in cycles; allocations
 //! made after it are untracked.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
+use std::io::Write;
 use std::ptr;
 
 use crate::callbacks::Callbacks;
+use crate::debug::DebugFlags;
+use crate::finalize::FinalizerPolicy;
 use crate::generations::Generation;
 use crate::header::{flags, header_ref};
 use crate::introspect::GenerationStats;
 use crate::list::{Link, forget_links};
+use crate::object::Object;
 
 /// Everything the collector knows about one thread's objects. Accessed only
 /// through shared references: every field is a `Cell`/`RefCell`, because
@@ -31,6 +36,10 @@ pub(crate) struct Heap {
     /// A collection's scratch list of unreachable objects. Empty outside a
     /// collection.
     pub(crate) unreachable: Link,
+    /// A collection's scratch list of objects kept because of finalizers
+    /// (`Uncollectable` policy), or of objects still unreachable after
+    /// finalizers ran (`Finalize` policy). Empty outside a collection.
+    pub(crate) finalizers: Link,
     /// Size of generation 2 after the last full collection.
     pub(crate) long_lived_total: Cell<usize>,
     /// Objects promoted into generation 2 since the last full collection.
@@ -41,6 +50,16 @@ pub(crate) struct Heap {
     pub(crate) collecting: Cell<bool>,
     pub(crate) stats: Cell<[GenerationStats; 3]>,
     pub(crate) callbacks: RefCell<Callbacks>,
+    pub(crate) debug: Cell<DebugFlags>,
+    /// Where debug lines go; `None` means standard error.
+    pub(crate) debug_writer: RefCell<Option<Box<dyn Write>>>,
+    pub(crate) policy: Cell<FinalizerPolicy>,
+    /// `gc.garbage`.
+    pub(crate) garbage: RefCell<Vec<Object>>,
+    /// The first panic raised by user code (a destructor, finalizer, weak
+    /// callback or debug writer) during the running collection, resumed once
+    /// the collection is over.
+    pub(crate) pending_panic: RefCell<Option<Box<dyn Any + Send>>>,
 }
 
 impl Heap {
@@ -55,12 +74,18 @@ impl Heap {
             ],
             permanent: Link::detached(),
             unreachable: Link::detached(),
+            finalizers: Link::detached(),
             long_lived_total: Cell::new(0),
             long_lived_pending: Cell::new(0),
             enabled: Cell::new(true),
             collecting: Cell::new(false),
             stats: Cell::new([GenerationStats::default(); 3]),
             callbacks: RefCell::new(Callbacks::default()),
+            debug: Cell::new(DebugFlags::empty()),
+            debug_writer: RefCell::new(None),
+            policy: Cell::new(FinalizerPolicy::Uncollectable),
+            garbage: RefCell::new(Vec::new()),
+            pending_panic: RefCell::new(None),
         })
     }
 
@@ -74,14 +99,34 @@ impl Heap {
     }
 
     /// Every list an object can be on.
-    pub(crate) fn lists(&self) -> [&Link; 5] {
+    pub(crate) fn lists(&self) -> [&Link; 6] {
         [
             &self.generations[0].head,
             &self.generations[1].head,
             &self.generations[2].head,
             &self.permanent,
             &self.unreachable,
+            &self.finalizers,
         ]
+    }
+
+    /// Keeps the first panic of a collection; later ones are dropped (their
+    /// payloads are dropped here, outside any unwinding).
+    pub(crate) fn note_panic(&self, payload: Box<dyn Any + Send>) {
+        let mut pending = self.pending_panic.borrow_mut();
+        if pending.is_none() {
+            *pending = Some(payload);
+        } else {
+            drop(pending);
+            drop(payload);
+        }
+    }
+
+    /// Runs `f`, catching a panic into [`Heap::note_panic`].
+    pub(crate) fn catching(&self, f: impl FnOnce()) {
+        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            self.note_panic(payload);
+        }
     }
 
     /// A tracked object was freed: CPython decrements count0 if positive.
