@@ -64,7 +64,7 @@ use crate::introspect::GenerationStats;
 use crate::list::{Link, unlink};
 use crate::state::{Heap, heap};
 use crate::trace::{Trace, impl_collector_tracer};
-use crate::weak::clear_weakrefs;
+use crate::weak::{PendingCallbacks, clear_weakrefs};
 
 /// Runs a full collection (`gc.collect()`) and returns the number of
 /// unreachable objects found: those freed plus those kept as garbage.
@@ -458,14 +458,25 @@ fn promote_survivors(heap: &Heap, generation: usize, survivors: usize) {
 /// collector (so no nested drop can free it, and a finalizer sees a live
 /// object), and its `Weak`s are cleared before any finalizer or destructor
 /// runs, as CPython clears weakrefs before `tp_finalize` and `tp_clear`.
+///
+/// Callbacks then run (newest first per object), except those of `Weak`s
+/// owned by the garbage itself, which die with it.
 fn handle_weakrefs(heap: &Heap) {
+    if crate::weak::callbacks_exist() {
+        for h in heap.unreachable.iter() {
+            // SAFETY: objects on a list are allocated with live values.
+            unsafe { (header_ref(h).vtable.mark_trash)(h) };
+        }
+    }
+    let mut callbacks = PendingCallbacks::default();
     for h in heap.unreachable.iter() {
         // SAFETY: objects on a list are allocated.
         let header = unsafe { header_ref(h) };
         header.inc_strong();
         header.clear(flags::COLLECTING | flags::UNREACHABLE);
-        clear_weakrefs(header);
+        clear_weakrefs(header, &mut callbacks);
     }
+    callbacks.run(|payload| heap.note_panic(payload));
 }
 
 /// Drops the value of every object on `heap.unreachable`, then frees the
@@ -474,11 +485,14 @@ fn delete_garbage(heap: &Heap) {
     let unreachable = &heap.unreachable;
     // The list does not change during these loops: its objects are held (so
     // never freed by reference counting) and only the collector moves them.
+    // A finalizer or callback may have made new weak references: clear
+    // them too, and run their callbacks, before anything is dropped.
+    let mut callbacks = PendingCallbacks::default();
     for h in unreachable.iter() {
-        // A finalizer may have made new weak references: clear them too.
         // SAFETY: objects on a list are allocated.
-        clear_weakrefs(unsafe { header_ref(h) });
+        clear_weakrefs(unsafe { header_ref(h) }, &mut callbacks);
     }
+    callbacks.run(|payload| heap.note_panic(payload));
     for h in unreachable.iter() {
         // SAFETY: objects on a list are allocated.
         let header = unsafe { header_ref(h) };
@@ -494,7 +508,7 @@ fn delete_garbage(heap: &Heap) {
         let header = unsafe { header_ref(h) };
         header.clear(flags::TRACKED);
         heap.note_deallocation();
-        clear_weakrefs(header);
+        debug_assert!(header.weakrefs.get().is_null());
         if header.dec_strong() == 0 {
             // SAFETY: the value is dropped, no handle is left, and the weak
             // cells were cleared.

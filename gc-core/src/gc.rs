@@ -16,7 +16,7 @@ use crate::list::unlink;
 use crate::object::{AsObject, Object, sealed};
 use crate::state::heap;
 use crate::trace::{Trace, Tracer};
-use crate::weak::{Weak, clear_weakrefs};
+use crate::weak::{PendingCallbacks, Weak, clear_weakrefs};
 
 /// A strong, reference-counted pointer to a value on this thread's heap:
 /// Python's object reference.
@@ -153,6 +153,40 @@ impl<T: 'static> Gc<T> {
         unsafe { Weak::to(Gc::header_ptr(this)) }
     }
 
+    /// A weak handle with a callback (`weakref.ref(obj, callback)`).
+    ///
+    /// The callback runs at most once, when the object's weak references
+    /// are cleared: on reference-count death after its finalizer, or in a
+    /// collection before any finalizer or destructor of the garbage. By then
+    /// `upgrade` already returns `None`. It runs only if the `Weak` returned
+    /// here is still alive then (dropping it cancels the callback), and not
+    /// if that `Weak` is owned by an object dying in the same collection.
+    /// Callbacks of one object run newest first. A callback may allocate,
+    /// drop objects and call [`collect`](crate::collect) (a no-op during a
+    /// collection).
+    ///
+    /// If a callback panics, the object's other callbacks still run and the
+    /// object is still destroyed; then the first panic propagates, out of
+    /// the `drop` that released the last handle or out of `collect()`.
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let fired = Rc::new(Cell::new(false));
+    /// let flag = fired.clone();
+    /// let obj = Gc::new(42_u32);
+    /// let weak = Gc::downgrade_with(&obj, move || flag.set(true));
+    /// drop(obj);
+    /// assert!(fired.get());
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade_with(this: &Self, callback: impl FnOnce() + 'static) -> Weak<T> {
+        // SAFETY: `this` keeps the object alive and its type is `T`.
+        unsafe { Weak::with_new_cell(Gc::header_ptr(this), Some(Box::new(callback))) }
+    }
+
     /// A type-erased strong handle to the same object.
     pub fn to_object(this: &Self) -> Object {
         Object::from(this.clone())
@@ -203,7 +237,11 @@ pub(crate) unsafe fn release(h: HeaderPtr) {
         Finalized::Resurrected => return,
         Finalized::Done(panic) => panic,
     };
-    clear_weakrefs(header);
+    let mut panic = panic;
+    let mut callbacks = PendingCallbacks::default();
+    clear_weakrefs(header, &mut callbacks);
+    // Untrack before any callback runs: a collection it triggers must not
+    // see an object whose count is zero.
     if header.has(flags::TRACKED) {
         // SAFETY: a tracked object is on a list of this thread's heap.
         unsafe { unlink(h) };
@@ -211,6 +249,11 @@ pub(crate) unsafe fn release(h: HeaderPtr) {
         if let Some(heap) = heap() {
             heap.note_deallocation();
         }
+    }
+    if !callbacks.is_empty() {
+        callbacks.run(|payload| {
+            panic.get_or_insert(payload);
+        });
     }
     // SAFETY: strong count zero, unlinked, value live (not VALUE_DROPPED).
     unsafe { crate::trashcan::destroy(h) };

@@ -82,6 +82,8 @@ pub(crate) struct VTable {
     pub(crate) visit_reachable: unsafe fn(HeaderPtr, NonNull<Link>),
     /// Traces the value with labels, for introspection.
     pub(crate) trace_dyn: unsafe fn(HeaderPtr, &mut DynTracer<'_>),
+    /// Marks the weak cells the value owns as in the trash.
+    pub(crate) mark_trash: unsafe fn(HeaderPtr),
     /// Drops the value in place.
     pub(crate) drop_value: unsafe fn(HeaderPtr),
     /// Runs the finalizer, if the type has one.
@@ -219,6 +221,7 @@ impl<T: Trace + 'static> GcBox<T> {
         subtract_refs: crate::collector::subtract_refs_of::<T>,
         visit_reachable: crate::collector::visit_reachable_of::<T>,
         trace_dyn: trace_dyn_of::<T>,
+        mark_trash: mark_trash_of::<T>,
         drop_value: drop_value_of::<T>,
         finalize: if T::__HAS_FINALIZER {
             Some(finalize_of::<T>)
@@ -262,6 +265,14 @@ pub(crate) unsafe fn header_ref<'a>(header: HeaderPtr) -> &'a GcHeader {
 unsafe fn trace_dyn_of<T: Trace>(header: HeaderPtr, tracer: &mut DynTracer<'_>) {
     // SAFETY: forwarded from the caller.
     unsafe { value_ref::<T>(header) }.trace(tracer);
+}
+
+/// # Safety
+///
+/// `header` must be a live `GcBox<T>` with an undropped value.
+unsafe fn mark_trash_of<T: Trace>(header: HeaderPtr) {
+    // SAFETY: forwarded from the caller.
+    unsafe { value_ref::<T>(header) }.trace(&mut crate::weak::MarkTrash);
 }
 
 /// # Safety

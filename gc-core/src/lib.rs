@@ -67,6 +67,8 @@
 //! | `generations` | thresholds, counts, automatic collection, freezing |
 //! | `trashcan` | bounded-stack destruction of long chains |
 //! | `introspect`, `callbacks` | the `gc` module's introspection and callbacks |
+//! | `finalize`, `garbage`, `debug` | finalizers and their policies, `gc.garbage`, debug flags |
+//! | [`weakref`] | weak collections and `weakref.finalize` |
 //! | `state` | the per-thread heap and thread teardown |
 
 #![deny(missing_docs)]
@@ -89,6 +91,7 @@ mod trace;
 mod trace_impls;
 mod trashcan;
 mod weak;
+pub mod weakref;
 
 pub use callbacks::{CallbackId, CollectionInfo, Phase, add_callback, remove_callback};
 pub use collector::{collect, collect_generation};

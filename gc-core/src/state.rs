@@ -167,6 +167,8 @@ pub(crate) struct Local {
     /// Trashcan: objects whose drop was deferred, linked through their
     /// (unused) `link.next`.
     pub(crate) deferred: Cell<*const Link>,
+    /// Weak cells holding a callback that has not run.
+    pub(crate) callback_cells: Cell<usize>,
 }
 
 thread_local! {
@@ -176,6 +178,7 @@ thread_local! {
             torn_down: Cell::new(false),
             drop_depth: Cell::new(0),
             deferred: Cell::new(ptr::null()),
+            callback_cells: Cell::new(0),
         }
     };
     static OWNER: HeapOwner = const { HeapOwner };

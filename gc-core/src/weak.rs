@@ -20,10 +20,12 @@ use std::cell::Cell;
 use std::error::Error;
 use std::fmt;
 use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::ptr::{self, NonNull};
 
 use crate::gc::Gc;
 use crate::header::{GcHeader, HeaderPtr, header_ref};
+use crate::state::LOCAL;
 use crate::trace::{Trace, Tracer};
 
 /// A weak reference (`weakref.ref(obj)`): it does not keep the object alive,
@@ -53,10 +55,97 @@ pub struct Weak<T: 'static> {
 pub(crate) struct WeakCell {
     /// The object, until its weak references are cleared.
     target: Cell<Option<HeaderPtr>>,
-    /// `Weak` handles to this cell. At zero the cell is unlisted and freed.
+    /// `Weak` handles to this cell, plus one while its callback is pending.
+    /// At zero the cell is unlisted and freed.
     handles: Cell<usize>,
     /// The next (older) cell of the same object.
     next: Cell<*const WeakCell>,
+    /// The callback of a `downgrade_with` cell, until it runs or the cell
+    /// dies. A cell made with a callback is never shared by `downgrade`.
+    callback: Cell<Option<Box<dyn FnOnce()>>>,
+    /// Made by `downgrade` (no callback): the object's shared cell.
+    canonical: bool,
+    /// Set during a collection when the cell's handle is owned by an object
+    /// of the garbage: its callback must not fire (CPython: a weakref in
+    /// the trash never calls back).
+    in_trash: Cell<bool>,
+}
+
+impl WeakCell {
+    fn new(target: HeaderPtr, callback: Option<Box<dyn FnOnce()>>) -> *const WeakCell {
+        let canonical = callback.is_none();
+        if !canonical {
+            LOCAL.with(|l| l.callback_cells.set(l.callback_cells.get() + 1));
+        }
+        Box::into_raw(Box::new(WeakCell {
+            target: Cell::new(Some(target)),
+            handles: Cell::new(1),
+            next: Cell::new(ptr::null()),
+            callback: Cell::new(callback),
+            canonical,
+            in_trash: Cell::new(false),
+        }))
+    }
+
+    fn take_callback(&self) -> Option<Box<dyn FnOnce()>> {
+        let callback = self.callback.take();
+        if callback.is_some() {
+            LOCAL.with(|l| l.callback_cells.set(l.callback_cells.get() - 1));
+        }
+        callback
+    }
+
+    /// Drops one handle, freeing the cell (and an unrun callback) at zero.
+    ///
+    /// # Safety
+    ///
+    /// `cell` is live and the caller owns one of its handles.
+    unsafe fn release(cell: *const WeakCell) {
+        // SAFETY: live (caller).
+        let this = unsafe { &*cell };
+        let handles = this.handles.get() - 1;
+        this.handles.set(handles);
+        if handles != 0 {
+            return;
+        }
+        if let Some(h) = this.target.get() {
+            // SAFETY: a cell's target is live until the cell is cleared.
+            unlist(unsafe { header_ref(h) }, cell);
+        }
+        let callback = this.take_callback();
+        // SAFETY: the cell came from `Box::into_raw`; it has no handle left
+        // and is on no list, so nothing refers to it.
+        drop(unsafe { Box::from_raw(cell.cast_mut()) });
+        // The callback's captures may run user code: drop them last.
+        drop(callback);
+    }
+}
+
+/// Callbacks due after an object's weak references were cleared, in order
+/// (newest first per object). Each cell carries a handle held for it.
+#[derive(Default)]
+pub(crate) struct PendingCallbacks(Vec<*const WeakCell>);
+
+impl PendingCallbacks {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Runs every callback, handing each panic to `on_panic`; every callback
+    /// runs even if an earlier one panicked.
+    pub(crate) fn run(self, mut on_panic: impl FnMut(Box<dyn std::any::Any + Send>)) {
+        for cell in self.0 {
+            // SAFETY: the pending list holds a handle of each cell.
+            let callback = unsafe { &*cell }.take_callback();
+            if let Some(callback) = callback
+                && let Err(payload) = catch_unwind(AssertUnwindSafe(callback))
+            {
+                on_panic(payload);
+            }
+            // SAFETY: releases the handle the pending list held.
+            unsafe { WeakCell::release(cell) };
+        }
+    }
 }
 
 /// Returned by [`Weak::try_upgrade`] once the referent is gone: the error of
@@ -89,23 +178,46 @@ impl<T: 'static> Weak<T> {
     pub(crate) unsafe fn to(h: HeaderPtr) -> Weak<T> {
         // SAFETY: live (caller).
         let header = unsafe { header_ref(h) };
-        let head = header.weakrefs.get();
-        let cell = if head.is_null() {
-            let cell = Box::into_raw(Box::new(WeakCell {
-                target: Cell::new(Some(h)),
-                handles: Cell::new(1),
-                next: Cell::new(ptr::null()),
-            }));
-            header.weakrefs.set(cell);
-            cell.cast_const()
-        } else {
+        let mut cur = header.weakrefs.get();
+        while !cur.is_null() {
             // SAFETY: listed cells are live.
-            let cell = unsafe { &*head };
-            cell.handles.set(cell.handles.get() + 1);
-            head
-        };
+            let cell = unsafe { &*cur };
+            if cell.canonical {
+                cell.handles.set(cell.handles.get() + 1);
+                // SAFETY: listed, so live; a handle was counted above.
+                return unsafe { Weak::from_cell(cur) };
+            }
+            cur = cell.next.get();
+        }
+        // SAFETY: `h` is a live `GcBox<T>` (caller).
+        unsafe { Weak::with_new_cell(h, None) }
+    }
+
+    /// A new handle to a new cell listed first on `h`.
+    ///
+    /// # Safety
+    ///
+    /// `h` is a live `GcBox<T>`.
+    pub(crate) unsafe fn with_new_cell(
+        h: HeaderPtr,
+        callback: Option<Box<dyn FnOnce()>>,
+    ) -> Weak<T> {
+        // SAFETY: live (caller).
+        let header = unsafe { header_ref(h) };
+        let cell = WeakCell::new(h, callback);
+        // SAFETY: just allocated.
+        unsafe { &*cell }.next.set(header.weakrefs.get());
+        header.weakrefs.set(cell);
+        // SAFETY: the new cell has one handle, this one.
+        unsafe { Weak::from_cell(cell) }
+    }
+
+    /// # Safety
+    ///
+    /// `cell` is live and a handle was counted for the new `Weak`.
+    unsafe fn from_cell(cell: *const WeakCell) -> Weak<T> {
         Weak {
-            // SAFETY: from `Box::into_raw` or the list: never null.
+            // SAFETY: cells are never null.
             cell: unsafe { NonNull::new_unchecked(cell.cast_mut()) },
             _marker: PhantomData,
         }
@@ -164,16 +276,50 @@ impl<T: 'static> Weak<T> {
 }
 
 /// Clears every weak reference to `header`'s object: each cell stops
-/// upgrading and leaves the object's list.
-pub(crate) fn clear_weakrefs(header: &GcHeader) {
+/// upgrading and leaves the object's list. Callbacks of live cells not in
+/// the trash are queued on `pending` (newest first), each with a handle held
+/// so the cell outlives the wait.
+pub(crate) fn clear_weakrefs(header: &GcHeader, pending: &mut PendingCallbacks) {
     let mut cur = header.weakrefs.replace(ptr::null());
     while !cur.is_null() {
         // SAFETY: listed cells are live; a listed cell has handles > 0 (a
         // cell whose last handle goes is unlisted at once).
         let cell = unsafe { &*cur };
+        let this = cur;
         cur = cell.next.replace(ptr::null());
         cell.target.set(None);
+        if !cell.canonical && !cell.in_trash.replace(false) {
+            cell.handles.set(cell.handles.get() + 1);
+            pending.0.push(this);
+        }
     }
+}
+
+/// Whether any cell with a callback exists on this thread (if not, the
+/// collector skips looking for weak references owned by the garbage).
+pub(crate) fn callbacks_exist() -> bool {
+    LOCAL.with(|l| l.callback_cells.get() != 0)
+}
+
+/// Marks the cells whose handles a garbage object owns (reported through
+/// `Tracer::weak_edge`): their callbacks must not fire.
+pub(crate) struct MarkTrash;
+
+impl crate::trace::sealed_impl::Sealed for MarkTrash {}
+
+impl Tracer for MarkTrash {
+    #[inline(always)]
+    fn edge<U: 'static>(&mut self, _gc: &Gc<U>) {}
+
+    #[inline(always)]
+    fn weak_edge<U: 'static>(&mut self, weak: &Weak<U>) {
+        if let Some(cell) = weak.cell() {
+            cell.in_trash.set(true);
+        }
+    }
+
+    #[inline(always)]
+    fn __edge_header(&mut self, _header: HeaderPtr) {}
 }
 
 /// Total `Weak` handles to `header`'s object.
@@ -214,10 +360,17 @@ impl<T: 'static> Default for Weak<T> {
 }
 
 impl<T: 'static> Clone for Weak<T> {
+    /// A clone shares no callback: cloning a `downgrade_with` handle gives a
+    /// plain `Weak` to the same object.
     fn clone(&self) -> Self {
-        if let Some(cell) = self.cell() {
-            cell.handles.set(cell.handles.get() + 1);
+        let Some(cell) = self.cell() else {
+            return Weak::new();
+        };
+        if let (false, Some(h)) = (cell.canonical, cell.target.get()) {
+            // SAFETY: the target is live (not cleared) and a `GcBox<T>`.
+            return unsafe { Weak::to(h) };
         }
+        cell.handles.set(cell.handles.get() + 1);
         Weak {
             cell: self.cell,
             _marker: PhantomData,
@@ -227,19 +380,10 @@ impl<T: 'static> Clone for Weak<T> {
 
 impl<T: 'static> Drop for Weak<T> {
     fn drop(&mut self) {
-        let Some(cell) = self.cell() else { return };
-        let handles = cell.handles.get() - 1;
-        cell.handles.set(handles);
-        if handles != 0 {
-            return;
+        if self.cell().is_some() {
+            // SAFETY: this handle is one of the cell's.
+            unsafe { WeakCell::release(self.cell.as_ptr()) };
         }
-        if let Some(h) = cell.target.get() {
-            // SAFETY: a cell's target is live until the cell is cleared.
-            unlist(unsafe { header_ref(h) }, self.cell.as_ptr());
-        }
-        // SAFETY: the cell came from `Box::into_raw`; it has no handle left
-        // and is on no list, so nothing refers to it.
-        drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
     }
 }
 

@@ -1,0 +1,562 @@
+//! Python's `weakref` module: weak collections and `finalize`.
+//!
+//! # How the collections stay exact
+//!
+//! Every member (or value, or key) is held by a [`Weak`] with a callback.
+//! When the member dies, by reference counting or in a collection, the
+//! callback decrements the collection's live count and queues the entry's
+//! key for removal. So:
+//!
+//! - `len` is the live count: O(1), through `&self`, and exact the moment a
+//!   member dies;
+//! - `get`, `contains*` and `iter` check that the entry's `Weak` still
+//!   upgrades, so a dead entry is never reported;
+//! - the dead entries' storage (and a [`WeakKeyMap`] value) is reclaimed by
+//!   the next call that takes `&mut self`, which drains the queue: never
+//!   while a `&V` from `get` or `iter` may be alive, because the borrow
+//!   checker forbids `&mut self` calls then. (CPython drops a dead key's
+//!   value at once; Rust's borrows make the next mutation the earliest
+//!   sound moment.)
+//!
+//! As in CPython, a collection whose callbacks would fire for members that
+//! die in the same collection as the collection itself (the map is part of
+//! the garbage) does not run them: the map dies too.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::rc::Rc;
+
+use crate::gc::Gc;
+use crate::trace::{Trace, Tracer};
+use crate::weak::Weak;
+
+/// Shared between a collection and its entries' callbacks.
+struct Deaths<P> {
+    /// Entries whose member is alive.
+    live: Cell<usize>,
+    /// Keys of entries whose member died, to reclaim at the next `&mut`.
+    dead: RefCell<Vec<P>>,
+}
+
+impl<P> Deaths<P> {
+    fn new() -> Rc<Self> {
+        Rc::new(Deaths {
+            live: Cell::new(0),
+            dead: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// A `Weak` to `gc` whose death is recorded under `key`.
+    fn watch<T: 'static>(self: &Rc<Self>, gc: &Gc<T>, key: P) -> Weak<T>
+    where
+        P: 'static,
+    {
+        let deaths = Rc::downgrade(self);
+        self.live.set(self.live.get() + 1);
+        Gc::downgrade_with(gc, move || {
+            if let Some(deaths) = deaths.upgrade() {
+                deaths.live.set(deaths.live.get() - 1);
+                deaths.dead.borrow_mut().push(key);
+            }
+        })
+    }
+
+    fn take_dead(&self) -> Vec<P> {
+        std::mem::take(&mut *self.dead.borrow_mut())
+    }
+
+    /// An entry whose member is alive was removed or replaced.
+    fn forget_live(&self) {
+        self.live.set(self.live.get() - 1);
+    }
+}
+
+/// An object's identity, for identity-keyed collections.
+fn id<T: 'static>(gc: &Gc<T>) -> usize {
+    Gc::id(gc)
+}
+
+/// Whether `weak` still refers to `gc`'s object.
+fn refers_to<T: 'static>(weak: &Weak<T>, gc: &Gc<T>) -> bool {
+    weak.upgrade().is_some_and(|w| Gc::ptr_eq(&w, gc))
+}
+
+/// A set of objects held weakly, by identity (`weakref.WeakSet`). A member
+/// disappears the moment it dies.
+///
+/// ```
+/// use gc_core::Gc;
+/// use gc_core::weakref::WeakSet;
+///
+/// let mut observers = WeakSet::new();
+/// let a = Gc::new(String::from("a"));
+/// let b = Gc::new(String::from("b"));
+/// observers.insert(&a);
+/// observers.insert(&b);
+/// drop(b);
+/// assert_eq!(observers.len(), 1);
+/// assert!(observers.contains(&a));
+/// ```
+pub struct WeakSet<T: 'static> {
+    entries: HashMap<usize, Weak<T>>,
+    deaths: Rc<Deaths<usize>>,
+}
+
+impl<T: 'static> WeakSet<T> {
+    /// An empty set.
+    pub fn new() -> Self {
+        WeakSet {
+            entries: HashMap::new(),
+            deaths: Deaths::new(),
+        }
+    }
+
+    /// Number of live members. O(1).
+    pub fn len(&self) -> usize {
+        self.deaths.live.get()
+    }
+
+    /// Whether no member is alive.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reclaims the storage of dead members.
+    pub fn purge(&mut self) {
+        for key in self.deaths.take_dead() {
+            if self.entries.get(&key).is_some_and(|w| !w.is_alive()) {
+                self.entries.remove(&key);
+            }
+        }
+    }
+
+    /// Adds `member`; returns whether it was not a member yet.
+    pub fn insert(&mut self, member: &Gc<T>) -> bool {
+        self.purge();
+        if self.contains(member) {
+            return false;
+        }
+        let weak = self.deaths.watch(member, id(member));
+        self.entries.insert(id(member), weak);
+        true
+    }
+
+    /// Whether `member` is in the set.
+    pub fn contains(&self, member: &Gc<T>) -> bool {
+        self.entries
+            .get(&id(member))
+            .is_some_and(|w| refers_to(w, member))
+    }
+
+    /// Removes `member`; returns whether it was a member.
+    pub fn remove(&mut self, member: &Gc<T>) -> bool {
+        self.purge();
+        if !self.contains(member) {
+            return false;
+        }
+        self.entries.remove(&id(member));
+        self.deaths.forget_live();
+        true
+    }
+
+    /// Removes every member.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.deaths.take_dead();
+        self.deaths.live.set(0);
+    }
+
+    /// The live members, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = Gc<T>> + '_ {
+        self.entries.values().filter_map(Weak::upgrade)
+    }
+}
+
+/// A map whose values are held weakly (`weakref.WeakValueDictionary`): an
+/// entry disappears the moment its value dies. The usual base of a cache.
+///
+/// ```
+/// use gc_core::Gc;
+/// use gc_core::weakref::WeakValueMap;
+///
+/// let mut cache = WeakValueMap::new();
+/// let page = Gc::new(String::from("<html>"));
+/// cache.insert("index", &page);
+/// assert_eq!(cache.get(&"index").as_deref().map(String::as_str), Some("<html>"));
+/// drop(page);
+/// assert!(cache.get(&"index").is_none());
+/// assert!(cache.is_empty());
+/// ```
+pub struct WeakValueMap<K: Eq + Hash + 'static, T: 'static> {
+    entries: HashMap<SharedKey<K>, Weak<T>>,
+    deaths: Rc<Deaths<SharedKey<K>>>,
+}
+
+/// A key shared between the map and its entry's callback, so a death can
+/// name the entry to reclaim without requiring `K: Clone`.
+struct SharedKey<K>(Rc<K>);
+
+impl<K: PartialEq> PartialEq for SharedKey<K> {
+    fn eq(&self, other: &Self) -> bool {
+        *self.0 == *other.0
+    }
+}
+
+impl<K: Eq> Eq for SharedKey<K> {}
+
+impl<K: Hash> Hash for SharedKey<K> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl<K> std::borrow::Borrow<K> for SharedKey<K> {
+    fn borrow(&self) -> &K {
+        &self.0
+    }
+}
+
+impl<K: Eq + Hash + 'static, T: 'static> WeakValueMap<K, T> {
+    /// An empty map.
+    pub fn new() -> Self {
+        WeakValueMap {
+            entries: HashMap::new(),
+            deaths: Deaths::new(),
+        }
+    }
+
+    /// Number of entries whose value is alive. O(1).
+    pub fn len(&self) -> usize {
+        self.deaths.live.get()
+    }
+
+    /// Whether no entry's value is alive.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reclaims the storage of entries whose value died.
+    pub fn purge(&mut self) {
+        for key in self.deaths.take_dead() {
+            if self.entries.get(&*key.0).is_some_and(|w| !w.is_alive()) {
+                self.entries.remove(&*key.0);
+            }
+        }
+    }
+
+    /// Maps `key` to `value`; returns the previous live value, if any.
+    pub fn insert(&mut self, key: K, value: &Gc<T>) -> Option<Gc<T>> {
+        self.purge();
+        let key = SharedKey(Rc::new(key));
+        let weak = self.deaths.watch(value, SharedKey(key.0.clone()));
+        let old = self.entries.insert(key, weak)?.upgrade();
+        if old.is_some() {
+            self.deaths.forget_live();
+        }
+        old
+    }
+
+    /// The value for `key`, if it is alive.
+    pub fn get(&self, key: &K) -> Option<Gc<T>> {
+        self.entries.get(key)?.upgrade()
+    }
+
+    /// Removes the entry for `key`; returns its value if it was alive.
+    pub fn remove(&mut self, key: &K) -> Option<Gc<T>> {
+        self.purge();
+        let old = self.entries.remove(key)?.upgrade();
+        if old.is_some() {
+            self.deaths.forget_live();
+        }
+        old
+    }
+
+    /// Whether `key` maps to a live value.
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.entries.get(key).is_some_and(Weak::is_alive)
+    }
+
+    /// Removes every entry.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.deaths.take_dead();
+        self.deaths.live.set(0);
+    }
+
+    /// The entries whose value is alive, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, Gc<T>)> + '_ {
+        self.entries
+            .iter()
+            .filter_map(|(k, w)| Some((&*k.0, w.upgrade()?)))
+    }
+}
+
+/// A map whose keys are objects held weakly, by identity
+/// (`weakref.WeakKeyDictionary`): an entry, and its value, disappear when
+/// the key dies. Attaches data to objects without keeping them alive.
+///
+/// ```
+/// use gc_core::Gc;
+/// use gc_core::weakref::WeakKeyMap;
+///
+/// let mut notes = WeakKeyMap::new();
+/// let widget = Gc::new(7_u32);
+/// notes.insert(&widget, "the seventh widget");
+/// assert_eq!(notes.get(&widget), Some(&"the seventh widget"));
+/// drop(widget);
+/// assert!(notes.is_empty());
+/// ```
+pub struct WeakKeyMap<T: 'static, V> {
+    entries: HashMap<usize, (Weak<T>, V)>,
+    deaths: Rc<Deaths<usize>>,
+}
+
+impl<T: 'static, V> WeakKeyMap<T, V> {
+    /// An empty map.
+    pub fn new() -> Self {
+        WeakKeyMap {
+            entries: HashMap::new(),
+            deaths: Deaths::new(),
+        }
+    }
+
+    /// Number of entries whose key is alive. O(1).
+    pub fn len(&self) -> usize {
+        self.deaths.live.get()
+    }
+
+    /// Whether no entry's key is alive.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reclaims the entries, values included, whose key died.
+    pub fn purge(&mut self) {
+        for key in self.deaths.take_dead() {
+            if self.entries.get(&key).is_some_and(|(w, _)| !w.is_alive()) {
+                self.entries.remove(&key);
+            }
+        }
+    }
+
+    /// Maps `key` to `value`; returns the previous value for that object.
+    pub fn insert(&mut self, key: &Gc<T>, value: V) -> Option<V> {
+        self.purge();
+        if let Some((weak, old)) = self.entries.get_mut(&id(key))
+            && refers_to(weak, key)
+        {
+            return Some(std::mem::replace(old, value));
+        }
+        let weak = self.deaths.watch(key, id(key));
+        self.entries.insert(id(key), (weak, value)).map(|(_, v)| v)
+    }
+
+    /// The value for `key`'s object.
+    pub fn get(&self, key: &Gc<T>) -> Option<&V> {
+        let (weak, value) = self.entries.get(&id(key))?;
+        refers_to(weak, key).then_some(value)
+    }
+
+    /// Removes the entry for `key`'s object, returning its value.
+    pub fn remove(&mut self, key: &Gc<T>) -> Option<V> {
+        self.purge();
+        if !self.contains_key(key) {
+            return None;
+        }
+        self.deaths.forget_live();
+        self.entries.remove(&id(key)).map(|(_, v)| v)
+    }
+
+    /// Whether `key`'s object has an entry.
+    pub fn contains_key(&self, key: &Gc<T>) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Removes every entry.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.deaths.take_dead();
+        self.deaths.live.set(0);
+    }
+
+    /// The entries whose key is alive, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (Gc<T>, &V)> + '_ {
+        self.entries
+            .values()
+            .filter_map(|(w, v)| Some((w.upgrade()?, v)))
+    }
+}
+
+/// `Default` for the three collections.
+macro_rules! common_impls {
+    ($name:ident < $($p:ident),* > where $($bounds:tt)*) => {
+        impl<$($p),*> Default for $name<$($p),*> where $($bounds)* {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+    };
+}
+
+common_impls!(WeakSet<T> where T: 'static);
+common_impls!(WeakValueMap<K, T> where K: Eq + Hash + 'static, T: 'static);
+common_impls!(WeakKeyMap<T, V> where T: 'static);
+
+impl<T: 'static> fmt::Debug for WeakSet<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set()
+            .entries(self.iter().map(|g| Gc::to_object(&g)))
+            .finish()
+    }
+}
+
+impl<K: Eq + Hash + fmt::Debug + 'static, T: 'static> fmt::Debug for WeakValueMap<K, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.iter().map(|(k, g)| (k, Gc::to_object(&g))))
+            .finish()
+    }
+}
+
+impl<T: 'static, V: fmt::Debug> fmt::Debug for WeakKeyMap<T, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.iter().map(|(g, v)| (Gc::to_object(&g), v)))
+            .finish()
+    }
+}
+
+// SAFETY: members are weak edges only.
+unsafe impl<T: 'static> Trace for WeakSet<T> {
+    const TRACKED: bool = false;
+
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        for (i, weak) in self.entries.values().enumerate() {
+            tracer.index(i, |t| weak.trace(t));
+        }
+    }
+}
+
+// SAFETY: keys are owned (traced once each); values are weak edges.
+unsafe impl<K: Eq + Hash + Trace + 'static, T: 'static> Trace for WeakValueMap<K, T> {
+    const TRACKED: bool = K::TRACKED;
+
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        for (i, (key, weak)) in self.entries.iter().enumerate() {
+            tracer.index(i, |t| {
+                // The key is shared with a pending callback only through an
+                // `Rc` that callback cannot use to reach a `Gc`; the map owns
+                // it, so its edges are reported here once.
+                t.field("key", |t| key.0.trace(t));
+                t.field("value", |t| weak.trace(t));
+            });
+        }
+    }
+}
+
+// SAFETY: keys are weak edges; values are owned and traced once each.
+unsafe impl<T: 'static, W: Trace> Trace for WeakKeyMap<T, W> {
+    const TRACKED: bool = W::TRACKED;
+
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        for (i, (weak, value)) in self.entries.values().enumerate() {
+            tracer.index(i, |t| {
+                t.field("key", |t| weak.trace(t));
+                t.field("value", |t| value.trace(t));
+            });
+        }
+    }
+}
+
+/// A cleanup function that runs once when an object dies
+/// (`weakref.finalize`), without making the object's cycles uncollectable
+/// the way `#[gc(finalize)]` does under the default policy.
+///
+/// Dropping the handle does not cancel it: the registration keeps itself
+/// alive until it runs or is [`detach`](Finalizer::detach)ed.
+///
+/// ```
+/// use gc_core::Gc;
+/// use gc_core::weakref;
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+///
+/// let closed = Rc::new(Cell::new(false));
+/// let flag = closed.clone();
+/// let file = Gc::new(String::from("handle"));
+/// let f = weakref::finalize(&file, move || flag.set(true));
+/// assert!(f.alive());
+/// drop(file);
+/// assert!(closed.get() && !f.alive());
+/// ```
+pub fn finalize<T: 'static>(obj: &Gc<T>, func: impl FnOnce() + 'static) -> Finalizer {
+    let state = Rc::new(FinalizerState {
+        func: Cell::new(Some(Box::new(func))),
+        registration: RefCell::new(None),
+    });
+    let fire = state.clone();
+    // The callback owns the state and the state owns the `Weak`: the pair
+    // keeps itself alive until the callback runs or `detach` breaks it.
+    let weak = Gc::downgrade_with(obj, move || {
+        fire.registration.borrow_mut().take();
+        if let Some(func) = fire.func.take() {
+            func();
+        }
+    });
+    *state.registration.borrow_mut() = Some(Box::new(weak));
+    Finalizer { state }
+}
+
+/// The handle returned by [`finalize`].
+pub struct Finalizer {
+    state: Rc<FinalizerState>,
+}
+
+struct FinalizerState {
+    func: Cell<Option<Box<dyn FnOnce()>>>,
+    /// The `Weak` whose callback runs `func`, type-erased.
+    registration: RefCell<Option<Box<dyn std::any::Any>>>,
+}
+
+impl Finalizer {
+    /// Whether the function has not run and is not detached.
+    pub fn alive(&self) -> bool {
+        let func = self.state.func.take();
+        let alive = func.is_some();
+        self.state.func.set(func);
+        alive
+    }
+
+    /// Cancels the finalizer; returns whether it was alive.
+    pub fn detach(&self) -> bool {
+        let func = self.state.func.take();
+        let registration = self.state.registration.borrow_mut().take();
+        drop(registration);
+        func.is_some()
+    }
+
+    /// Runs the function now, if it is alive; returns whether it ran. It will
+    /// not run again when the object dies.
+    pub fn call(&self) -> bool {
+        let func = self.state.func.take();
+        let registration = self.state.registration.borrow_mut().take();
+        drop(registration);
+        match func {
+            Some(func) => {
+                func();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl fmt::Debug for Finalizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Finalizer")
+            .field("alive", &self.alive())
+            .finish()
+    }
+}

@@ -1,0 +1,440 @@
+//! Weak references with callbacks, `weakref.finalize`, and the weak
+//! collections, against CPython's `weakref` behaviour.
+
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+
+use gc_core::weakref::{self, WeakKeyMap, WeakSet, WeakValueMap};
+use gc_core::{self as gc, Finalize, FinalizerPolicy, Gc, ReferenceError, Trace, Weak};
+
+type Log = Rc<RefCell<Vec<String>>>;
+
+fn new_log() -> Log {
+    Rc::new(RefCell::new(Vec::new()))
+}
+
+fn push(log: &Log, entry: impl Into<String>) -> impl FnOnce() + 'static {
+    let (log, entry) = (log.clone(), entry.into());
+    move || log.borrow_mut().push(entry)
+}
+
+#[derive(Trace)]
+struct Node {
+    name: &'static str,
+    next: RefCell<Option<Gc<Node>>>,
+    /// Weak references owned by the node itself.
+    weaks: RefCell<Vec<Weak<Node>>>,
+}
+
+/// Logs `drop <name>` from a field's destructor (a leaf: may impl `Drop`).
+struct DropLog(&'static str, Rc<RefCell<Vec<String>>>);
+
+impl Drop for DropLog {
+    fn drop(&mut self) {
+        self.1.borrow_mut().push(format!("drop {}", self.0));
+    }
+}
+
+// SAFETY: owns no Gc.
+unsafe impl Trace for DropLog {
+    const TRACKED: bool = false;
+    fn trace<V: gc::Tracer>(&self, _tracer: &mut V) {}
+}
+
+#[derive(Trace)]
+struct Logged {
+    next: RefCell<Option<Gc<Logged>>>,
+    log: DropLog,
+}
+
+fn node(name: &'static str) -> Gc<Node> {
+    Gc::new(Node {
+        name,
+        next: RefCell::new(None),
+        weaks: RefCell::new(Vec::new()),
+    })
+}
+
+fn logged(name: &'static str, log: &Log) -> Gc<Logged> {
+    Gc::new(Logged {
+        next: RefCell::new(None),
+        log: DropLog(name, log.clone()),
+    })
+}
+
+#[test]
+fn callback_runs_on_refcount_death_after_the_weak_is_cleared() {
+    let log = new_log();
+    let obj = node("a");
+    let slot: Rc<RefCell<Option<Weak<Node>>>> = Rc::new(RefCell::new(None));
+    let (l, s) = (log.clone(), slot.clone());
+    let weak = Gc::downgrade_with(&obj, move || {
+        let dead = s.borrow().as_ref().unwrap().upgrade().is_none();
+        l.borrow_mut().push(format!("callback sees dead={dead}"));
+    });
+    *slot.borrow_mut() = Some(weak.clone());
+    assert!(weak.is_alive());
+    drop(obj);
+    assert_eq!(*log.borrow(), ["callback sees dead=true"]);
+    assert!(!weak.is_alive());
+    assert_eq!(weak.try_upgrade().err(), Some(ReferenceError));
+}
+
+#[test]
+fn callbacks_run_newest_first_including_finalize_closures() {
+    let log = new_log();
+    let obj = node("a");
+    let _w1 = Gc::downgrade_with(&obj, push(&log, "first"));
+    let _f = weakref::finalize(&obj, push(&log, "finalize"));
+    let _w3 = Gc::downgrade_with(&obj, push(&log, "third"));
+    drop(obj);
+    assert_eq!(*log.borrow(), ["third", "finalize", "first"]);
+}
+
+#[test]
+fn dropping_the_weak_cancels_its_callback_and_a_clone_shares_none() {
+    let log = new_log();
+    let obj = node("a");
+    let weak = Gc::downgrade_with(&obj, push(&log, "cancelled"));
+    let clone = weak.clone();
+    drop(weak);
+    assert_eq!(Gc::weak_count(&obj), 1, "only the clone is left");
+    drop(obj);
+    assert!(log.borrow().is_empty());
+    assert!(!clone.is_alive());
+}
+
+#[test]
+fn callbacks_run_before_any_destructor_of_a_collected_cycle() {
+    gc::collect();
+    let log = new_log();
+    let a = logged("a", &log);
+    let b = logged("b", &log);
+    *a.next.borrow_mut() = Some(b.clone());
+    *b.next.borrow_mut() = Some(a.clone());
+    let (wa, wb) = (
+        Gc::downgrade_with(&a, push(&log, "callback a")),
+        Gc::downgrade_with(&b, push(&log, "callback b")),
+    );
+    drop((a, b));
+    assert!(log.borrow().is_empty());
+    assert_eq!(gc::collect(), 2);
+    assert_eq!(
+        *log.borrow(),
+        ["callback a", "callback b", "drop a", "drop b"]
+    );
+    assert!(!wa.is_alive() && !wb.is_alive());
+}
+
+#[test]
+fn a_weak_owned_by_the_dying_cycle_does_not_fire() {
+    gc::collect();
+    let log = new_log();
+    let a = node("a");
+    let b = node("b");
+    *a.next.borrow_mut() = Some(b.clone());
+    *b.next.borrow_mut() = Some(a.clone());
+    // Stored inside the cycle: dies with it, never calls back.
+    a.weaks
+        .borrow_mut()
+        .push(Gc::downgrade_with(&b, push(&log, "inner")));
+    // Held outside: fires.
+    let outer = Gc::downgrade_with(&b, push(&log, "outer"));
+    drop((a, b));
+    assert_eq!(gc::collect(), 2);
+    assert_eq!(*log.borrow(), ["outer"]);
+    assert!(!outer.is_alive());
+}
+
+#[test]
+fn a_weak_in_an_untracked_object_only_the_garbage_refers_to_fires() {
+    gc::collect();
+    let log = new_log();
+    #[derive(Trace)]
+    struct Holder {
+        other: RefCell<Option<Gc<Holder>>>,
+        side: Gc<RefCell<Option<Weak<Holder>>>>,
+    }
+    let side = Gc::new(RefCell::new(None));
+    assert!(!gc::is_tracked(&side));
+    let a = Gc::new(Holder {
+        other: RefCell::new(None),
+        side: side.clone(),
+    });
+    *a.other.borrow_mut() = Some(a.clone());
+    *side.borrow_mut() = Some(Gc::downgrade_with(&a, push(&log, "fired")));
+    drop((a, side));
+    assert_eq!(gc::collect(), 1);
+    assert_eq!(*log.borrow(), ["fired"]);
+}
+
+#[test]
+fn callbacks_may_allocate_drop_and_collect() {
+    gc::collect();
+    let log = new_log();
+    let keep = Rc::new(RefCell::new(Vec::new()));
+    let victim = node("victim");
+    let (l, k, v) = (
+        log.clone(),
+        keep.clone(),
+        RefCell::new(Some(victim.clone())),
+    );
+    let a = node("a");
+    *a.next.borrow_mut() = Some(a.clone());
+    let _w = Gc::downgrade_with(&a, move || {
+        l.borrow_mut()
+            .push(format!("nested collect = {}", gc::collect()));
+        let fresh = node("fresh");
+        *fresh.next.borrow_mut() = Some(fresh.clone());
+        k.borrow_mut().push(fresh);
+        drop(v.borrow_mut().take()); // drops the last handle but one
+    });
+    let weak_victim = Gc::downgrade(&victim);
+    drop(victim);
+    drop(a);
+    assert_eq!(gc::collect(), 1);
+    assert_eq!(*log.borrow(), ["nested collect = 0"]);
+    assert!(
+        !weak_victim.is_alive(),
+        "the callback dropped the last handle"
+    );
+    keep.borrow_mut().clear();
+    assert_eq!(gc::collect(), 1, "the object the callback made is a cycle");
+}
+
+#[test]
+fn a_panicking_callback_on_refcount_death_runs_the_rest_and_frees_the_object() {
+    let log = new_log();
+    let obj = logged("obj", &log);
+    let _w1 = Gc::downgrade_with(&obj, push(&log, "older"));
+    let _w2 = Gc::downgrade_with(&obj, || panic!("callback panicked"));
+    let weak = Gc::downgrade(&obj);
+    let err = catch_unwind(AssertUnwindSafe(move || drop(obj))).unwrap_err();
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"callback panicked"));
+    assert_eq!(*log.borrow(), ["older", "drop obj"]);
+    assert!(!weak.is_alive());
+    assert_eq!(gc::get_count().0, 0);
+}
+
+#[test]
+fn a_panicking_callback_in_a_collection_propagates_after_the_collection() {
+    gc::collect();
+    let log = new_log();
+    let a = logged("a", &log);
+    *a.next.borrow_mut() = Some(a.clone());
+    let _w1 = Gc::downgrade_with(&a, push(&log, "older"));
+    let _w2 = Gc::downgrade_with(&a, || panic!("callback panicked"));
+    drop(a);
+    let err = catch_unwind(gc::collect).unwrap_err();
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"callback panicked"));
+    assert_eq!(*log.borrow(), ["older", "drop a"]);
+    assert!(gc::get_objects(None).is_empty());
+    assert_eq!(gc::collect(), 0);
+}
+
+#[test]
+fn a_weak_made_by_a_finalizer_to_an_object_then_freed_is_cleared_first() {
+    gc::collect();
+    gc::set_finalizer_policy(FinalizerPolicy::Finalize);
+    thread_local!(static MADE: RefCell<Vec<Weak<Fin>>> = const { RefCell::new(Vec::new()) });
+    #[derive(Trace)]
+    #[gc(finalize)]
+    struct Fin {
+        me: RefCell<Option<Gc<Fin>>>,
+        log: DropLog,
+        seen: Log,
+    }
+    impl Finalize for Fin {
+        fn finalize(&self) {
+            let me = self.me.borrow().clone().unwrap();
+            let seen = self.seen.clone();
+            let weak =
+                Gc::downgrade_with(&me, move || seen.borrow_mut().push("late callback".into()));
+            MADE.with(|m| m.borrow_mut().push(weak));
+        }
+    }
+    let log = new_log();
+    let f = Gc::new(Fin {
+        me: RefCell::new(None),
+        log: DropLog("fin", log.clone()),
+        seen: log.clone(),
+    });
+    *f.me.borrow_mut() = Some(f.clone());
+    drop(f);
+    assert_eq!(gc::collect(), 1);
+    assert_eq!(*log.borrow(), ["late callback", "drop fin"]);
+    MADE.with(|m| assert!(!m.borrow()[0].is_alive()));
+    MADE.with(|m| m.borrow_mut().clear());
+}
+
+#[test]
+fn weak_debug_matches_python() {
+    let obj = node("a");
+    let weak = Gc::downgrade(&obj);
+    let text = format!("{weak:?}");
+    assert!(text.starts_with("<weakref at 0x"), "{text}");
+    assert!(
+        text.ends_with(&format!("; to 'Node' at {:#x}>", Gc::id(&obj))),
+        "{text}"
+    );
+    drop(obj);
+    let text = format!("{weak:?}");
+    assert!(
+        text.starts_with("<weakref at 0x") && text.ends_with("; dead>"),
+        "{text}"
+    );
+    assert_eq!(
+        format!("{:?}", Weak::<Node>::new()).rsplit("; ").next(),
+        Some("dead>")
+    );
+    assert_eq!(obj_name(&weak), None);
+}
+
+fn obj_name(weak: &Weak<Node>) -> Option<&'static str> {
+    weak.upgrade().map(|n| n.name)
+}
+
+#[test]
+fn finalize_handle_alive_detach_call() {
+    let log = new_log();
+    let obj = node("a");
+    let f1 = weakref::finalize(&obj, push(&log, "f1"));
+    let f2 = weakref::finalize(&obj, push(&log, "f2"));
+    let f3 = weakref::finalize(&obj, push(&log, "f3"));
+    assert!(f1.alive() && f2.alive() && f3.alive());
+    assert!(f2.detach());
+    assert!(!f2.detach() && !f2.alive());
+    assert!(f3.call());
+    assert!(!f3.call() && !f3.alive());
+    assert_eq!(*log.borrow(), ["f3"]);
+    drop(f1); // dropping the handle does not cancel it
+    drop(obj);
+    assert_eq!(*log.borrow(), ["f3", "f1"]);
+}
+
+#[derive(Trace)]
+struct Item(u32);
+
+#[test]
+fn weak_set_tracks_deaths_by_refcount_and_by_collection() {
+    gc::collect();
+    let mut set = WeakSet::new();
+    let items: Vec<Gc<Item>> = (0..1000).map(|i| Gc::new(Item(i))).collect();
+    for item in &items {
+        assert!(set.insert(item));
+        assert!(!set.insert(item));
+    }
+    assert_eq!(set.len(), 1000);
+    let mut items = items;
+    items.truncate(400);
+    assert_eq!(set.len(), 400);
+    assert_eq!(set.iter().count(), 400);
+    assert!(items.iter().all(|i| set.contains(i)));
+    // Members dying in a collection: cycles of nodes.
+    let mut nodes = WeakSet::new();
+    for _ in 0..100 {
+        let n = node("n");
+        *n.next.borrow_mut() = Some(n.clone());
+        nodes.insert(&n);
+    }
+    assert_eq!(nodes.len(), 100);
+    assert_eq!(gc::collect(), 100);
+    assert_eq!(nodes.len(), 0);
+    assert!(nodes.is_empty() && nodes.iter().next().is_none());
+    nodes.purge();
+    assert!(set.remove(&items[0]));
+    assert!(!set.remove(&items[0]));
+    assert_eq!(set.len(), 399);
+    set.clear();
+    assert!(set.is_empty() && !set.contains(&items[1]));
+}
+
+#[test]
+fn weak_value_map_as_a_cache() {
+    let mut cache: WeakValueMap<String, Item> = WeakValueMap::new();
+    let mut alive = Vec::new();
+    for i in 0..2000 {
+        let item = Gc::new(Item(i));
+        assert!(cache.insert(format!("k{i}"), &item).is_none());
+        if i % 3 == 0 {
+            alive.push(item);
+        }
+    }
+    assert_eq!(cache.len(), alive.len());
+    assert_eq!(cache.iter().count(), alive.len());
+    assert!(cache.contains_key(&"k3".to_string()));
+    assert!(!cache.contains_key(&"k4".to_string()));
+    assert_eq!(cache.get(&"k3".to_string()).map(|g| g.0), Some(3));
+    assert!(cache.get(&"k4".to_string()).is_none());
+    // Replacing a live value returns it; the count is unchanged.
+    let replacement = Gc::new(Item(99));
+    assert_eq!(
+        cache.insert("k3".into(), &replacement).map(|g| g.0),
+        Some(3)
+    );
+    assert_eq!(cache.len(), alive.len());
+    assert_eq!(cache.remove(&"k3".to_string()).map(|g| g.0), Some(99));
+    assert_eq!(cache.len(), alive.len() - 1);
+    alive.clear();
+    assert!(cache.is_empty());
+    cache.purge();
+    assert_eq!(cache.iter().count(), 0);
+}
+
+#[test]
+fn weak_key_map_values_are_reclaimed_at_the_next_mutation() {
+    let log = new_log();
+    let mut map = WeakKeyMap::new();
+    let k1 = Gc::new(Item(1));
+    let k2 = Gc::new(Item(2));
+    map.insert(&k1, DropLog("v1", log.clone()));
+    assert!(map.insert(&k2, DropLog("v2", log.clone())).is_none());
+    assert!(map.insert(&k2, DropLog("v2b", log.clone())).is_some());
+    assert_eq!(*log.borrow(), ["drop v2"]);
+    assert_eq!(map.get(&k1).map(|v| v.0), Some("v1"));
+    drop(k1);
+    // Gone at once from len/get/iter...
+    assert_eq!(map.len(), 1);
+    assert_eq!(map.iter().map(|(k, _)| k.0).collect::<Vec<_>>(), [2]);
+    // ...but the value is dropped only at the next `&mut self` call.
+    assert_eq!(*log.borrow(), ["drop v2"]);
+    map.purge();
+    assert_eq!(*log.borrow(), ["drop v2", "drop v1"]);
+    assert!(map.contains_key(&k2));
+    assert_eq!(map.remove(&k2).map(|v| v.0), Some("v2b"));
+    assert!(map.is_empty());
+}
+
+#[test]
+fn weak_collections_inside_a_collected_cycle() {
+    gc::collect();
+    #[derive(Trace)]
+    struct Registry {
+        me: RefCell<Option<Gc<Registry>>>,
+        members: RefCell<WeakSet<Item>>,
+        names: RefCell<WeakValueMap<String, Registry>>,
+        notes: RefCell<WeakKeyMap<Item, Gc<Registry>>>,
+    }
+    let item = Gc::new(Item(1));
+    let r = Gc::new(Registry {
+        me: RefCell::new(None),
+        members: RefCell::new(WeakSet::new()),
+        names: RefCell::new(WeakValueMap::new()),
+        notes: RefCell::new(WeakKeyMap::new()),
+    });
+    *r.me.borrow_mut() = Some(r.clone());
+    r.members.borrow_mut().insert(&item);
+    r.names.borrow_mut().insert("self".into(), &r);
+    // A strong value in a WeakKeyMap is an edge: r -> r.
+    r.notes.borrow_mut().insert(&item, r.clone());
+    let edges: Vec<String> = Gc::to_object(&r)
+        .edges()
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
+    assert_eq!(edges, ["me", "notes[0].value"]);
+    drop(r);
+    assert_eq!(gc::collect(), 1);
+    drop(item);
+}
