@@ -38,6 +38,11 @@
 /// drop(f);
 /// assert_eq!(CLOSED.with(Cell::get), 1);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has `#[gc(finalize)]` but does not implement `Finalize`",
+    label = "`#[gc(finalize)]` requires `impl Finalize for {Self}`",
+    note = "add `impl gc_core::Finalize for {Self} {{ fn finalize(&self) {{ ... }} }}`, or remove `#[gc(finalize)]`"
+)]
 pub trait Finalize {
     /// Runs once, before the object is destroyed.
     fn finalize(&self);

@@ -52,7 +52,7 @@ use crate::weak::{PendingCallbacks, Weak, clear_weakrefs};
 /// ```
 pub struct Gc<T: 'static> {
     ptr: NonNull<GcBox<T>>,
-    _owns: PhantomData<GcBox<T>>,
+    _owns: PhantomData<T>,
 }
 
 impl<T: Trace + 'static> Gc<T> {

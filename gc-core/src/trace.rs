@@ -66,7 +66,7 @@ use crate::weak::Weak;
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `Trace`, so the collector cannot see its `Gc` edges",
-    note = "add `#[derive(Trace)]` to its definition, implement `Trace` by hand, or mark the field `#[gc(skip)]`"
+    note = "add `#[derive(Trace)]` to `{Self}` or implement `Trace` by hand; a field of this type can instead be marked `#[gc(skip)]`"
 )]
 pub unsafe trait Trace {
     /// Whether a value of this type can ever reach a [`Gc`] through a strong

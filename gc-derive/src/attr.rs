@@ -99,7 +99,11 @@ pub(crate) fn parse(errors: &Errors, attrs: &[Attribute], place: Place) -> Attrs
         let result = list.parse_nested_meta(|meta| parse_entry(errors, &meta, place, &mut out));
         if let Err(error) = result {
             // A syntax error inside the list (`#[gc(skip,,)]`, `#[gc("x")]`): syn stops there.
-            errors.push(error);
+            // Its message alone ("expected ident") does not say which attribute it is about.
+            errors.push(syn::Error::new(
+                error.span(),
+                format!("invalid `#[gc(...)]` syntax: {error}"),
+            ));
         }
     }
     out

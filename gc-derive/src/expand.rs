@@ -6,14 +6,14 @@
 //! - the blanket-impl conflict that forbids `Drop`, unless `unsafe_no_drop`.
 //!
 //! Every path is absolute (`::core::...`, `<crate>::Trace`) and every local and generic
-//! parameter is `__`-prefixed (locals also get mixed-site hygiene), so the output compiles next
-//! to user items named `Trace`, `Gc`, `Option`, `core`..., and in `#![no_implicit_prelude]`
-//! modules.
+//! parameter is `__`-prefixed (locals also get mixed-site hygiene, and `trace`'s type parameter
+//! steps aside from the type's own: [`tracer_type_param`]), so the output compiles next to user
+//! items named `Trace`, `Gc`, `Option`, `core`..., and in `#![no_implicit_prelude]` modules.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{DeriveInput, Ident};
+use syn::{DeriveInput, GenericParam, Generics, Ident};
 
 use crate::ast::{Data, Field, Input, Variant};
 use crate::bound;
@@ -45,6 +45,25 @@ struct Names {
     field_tracer_var: Ident,
 }
 
+/// The type parameter of `trace` (`fn trace<__V: Tracer>`): `__V`, with `_`s appended while
+/// the type has a generic parameter of that name, which `trace`'s would clash with (E0403).
+///
+/// Generic parameters get no hygiene on stable (`Span::def_site` is unstable), hence the search.
+/// Locals need none of this: they are `Span::mixed_site`, invisible to the user's code. (A user
+/// *constant* named like one of them would still turn the binding into a constant pattern, as
+/// with every derive; lowercase constants are linted against, so that is left alone.)
+pub(crate) fn tracer_type_param(generics: &Generics) -> Ident {
+    let mut name = String::from("__V");
+    while generics.params.iter().any(|param| match param {
+        GenericParam::Type(param) => param.ident == name,
+        GenericParam::Const(param) => param.ident == name,
+        GenericParam::Lifetime(_) => false,
+    }) {
+        name.push('_');
+    }
+    Ident::new(&name, Span::call_site())
+}
+
 fn expand(input: &Input<'_>) -> TokenStream {
     let krate = input.crate_path();
     let names = Names {
@@ -57,6 +76,7 @@ fn expand(input: &Input<'_>) -> TokenStream {
     let trace = &names.trace;
     let tracer = &names.tracer;
     let tracer_var = &names.tracer_var;
+    let tracer_ty = tracer_type_param(&input.original.generics);
 
     let mut generics = input.original.generics.clone();
     generics
@@ -116,7 +136,7 @@ fn expand(input: &Input<'_>) -> TokenStream {
                 const TRACKED: bool = #tracked;
 
                 #[inline]
-                fn trace<__V: #tracer>(&self, #tracer_param: &mut __V) {
+                fn trace<#tracer_ty: #tracer>(&self, #tracer_param: &mut #tracer_ty) {
                     #body
                 }
 

@@ -17,6 +17,7 @@ pub(crate) fn expand(input: &Input<'_>, error: &syn::Error) -> TokenStream {
     let krate = input.crate_path();
     let ident = input.ident();
     let (impl_generics, ty_generics, where_clause) = input.original.generics.split_for_impl();
+    let tracer_ty = crate::expand::tracer_type_param(&input.original.generics);
     // SAFETY: the stub reports no edge, which the contract always allows (too few edges only
     // leak), and keeps the default `TRACKED = true`. It is never run anyway: the
     // `compile_error!`s above fail the build.
@@ -27,7 +28,7 @@ pub(crate) fn expand(input: &Input<'_>, error: &syn::Error) -> TokenStream {
             #[automatically_derived]
             unsafe impl #impl_generics #krate::Trace for #ident #ty_generics #where_clause {
                 #[inline]
-                fn trace<__V: #krate::Tracer>(&self, _: &mut __V) {}
+                fn trace<#tracer_ty: #krate::Tracer>(&self, _: &mut #tracer_ty) {}
             }
         };
     }

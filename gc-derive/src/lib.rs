@@ -52,31 +52,35 @@
 //! }
 //! ```
 //!
-//! the derive emits (formatted):
+//! the derive emits (as `cargo expand` prints it; a unit test checks that this text is the real
+//! output, character for character):
 //!
 //! ```rust,ignore
 //! const _: () = {
 //!     #[automatically_derived]
 //!     unsafe impl ::gc_core::Trace for Node {
-//!         const TRACKED: bool =
-//!             <Option<Gc<()>> as ::gc_core::Trace>::TRACKED || <String as ::gc_core::Trace>::TRACKED;
+//!         const TRACKED: bool = <Option<Gc<()>> as ::gc_core::Trace>::TRACKED
+//!             || <String as ::gc_core::Trace>::TRACKED;
 //!         #[inline]
 //!         fn trace<__V: ::gc_core::Tracer>(&self, __tracer: &mut __V) {
-//!             ::gc_core::Tracer::field(__tracer, "next", |__t| {
-//!                 <Option<Gc<Node>> as ::gc_core::Trace>::trace(&self.next, __t)
-//!             });
-//!             ::gc_core::Tracer::field(__tracer, "name", |__t| {
-//!                 <String as ::gc_core::Trace>::trace(&self.name, __t)
-//!             });
+//!             ::gc_core::Tracer::field(
+//!                 __tracer,
+//!                 "next",
+//!                 |__t| <Option<Gc<Node>> as ::gc_core::Trace>::trace(&self.next, __t),
+//!             );
+//!             ::gc_core::Tracer::field(
+//!                 __tracer,
+//!                 "name",
+//!                 |__t| <String as ::gc_core::Trace>::trace(&self.name, __t),
+//!             );
 //!         }
 //!     }
 //!     #[allow(non_camel_case_types)]
 //!     trait TypeDerivingTraceMustNotImplementDrop_UseGcFinalizeInstead {}
 //!     #[allow(drop_bounds)]
-//!     impl<__T: ::core::ops::Drop + ?::core::marker::Sized>
-//!         TypeDerivingTraceMustNotImplementDrop_UseGcFinalizeInstead for __T
-//!     {
-//!     }
+//!     impl<
+//!         __T: ::core::ops::Drop + ?::core::marker::Sized,
+//!     > TypeDerivingTraceMustNotImplementDrop_UseGcFinalizeInstead for __T {}
 //!     impl TypeDerivingTraceMustNotImplementDrop_UseGcFinalizeInstead for Node {}
 //! };
 //! ```

@@ -398,6 +398,27 @@ fn drop_check_uses_the_original_generics() {
     );
 }
 
+#[test]
+fn tracer_parameter_avoids_the_types_own() {
+    let output = expand(quote! {
+        struct S<__V, const __V_: usize>([__V; __V_]);
+    });
+    assert_contains(
+        &output,
+        "fn trace<__V__: ::gc_core::Tracer>(&self, __tracer: &mut __V__) {",
+    );
+    // The fallback's stub too.
+    let node = syn::parse_quote! {
+        #[gc(bogus)]
+        struct S<__V>(__V);
+    };
+    let output = squash(&expand::derive(&node).to_string());
+    assert_contains(
+        &output,
+        "fn trace<__V_: ::gc_core::Tracer>(&self, _: &mut __V_) {}",
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Type-level attributes
 
@@ -480,7 +501,7 @@ fn union_is_rejected() {
     assert_eq!(
         messages(quote!(union U { a: u32 })),
         [
-            "#[derive(Trace)] does not support unions: the collector cannot know which field is \
+            "`#[derive(Trace)]` does not support unions: the collector cannot know which field is \
              active; implement `Trace` manually and trace only the active field"
         ]
     );
@@ -488,7 +509,7 @@ fn union_is_rejected() {
 
 #[test]
 fn packed_is_rejected() {
-    let message = "#[derive(Trace)] does not support `#[repr(packed)]`: `trace` borrows every \
+    let message = "`#[derive(Trace)]` does not support `#[repr(packed)]`: `trace` borrows every \
                    field, and fields of a packed struct cannot be borrowed; implement `Trace` \
                    manually";
     assert_eq!(
@@ -643,13 +664,14 @@ fn malformed_lists() {
             "expected a parenthesized list: `#[gc(...)]`"
         ]
     );
-    // A syntax error inside the list: syn's own message, and syn stops reading that list.
+    // A syntax error inside the list: syn's own message, prefixed, and syn stops reading that
+    // list.
     assert_eq!(
         messages(quote!(
             #[gc(unsafe_no_drop, "x", finalize)]
             struct S;
         )),
-        ["unexpected literal in nested attribute, expected ident"]
+        ["invalid `#[gc(...)]` syntax: unexpected literal in nested attribute, expected ident"]
     );
     assert_eq!(
         messages(quote!(
@@ -657,7 +679,7 @@ fn malformed_lists() {
             struct S;
         )),
         [
-            "unexpected token in nested attribute, expected ident",
+            "invalid `#[gc(...)]` syntax: unexpected token in nested attribute, expected ident",
             "`#[gc(skip)]` belongs on a field or an enum variant, not on the type",
         ]
     );
@@ -712,4 +734,50 @@ fn no_stub_when_the_crate_path_is_invalid() {
         assert!(output.contains("compile_error"), "{output}");
         assert!(!output.contains("impl"), "{output}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshot: the crate docs' expansion example
+
+/// The code blocks of the crate docs (`//!` lines of `lib.rs`), in order.
+fn doc_code_blocks() -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in include_str!("lib.rs").lines() {
+        let Some(doc) = line.strip_prefix("//!") else {
+            continue;
+        };
+        let doc = doc.strip_prefix(' ').unwrap_or(doc);
+        match (&mut current, doc.starts_with("```")) {
+            (None, true) => current = Some(String::new()),
+            (Some(_), true) => blocks.extend(current.take()),
+            (Some(block), false) => {
+                block.push_str(doc);
+                block.push('\n');
+            }
+            (None, false) => {}
+        }
+    }
+    blocks
+}
+
+/// The crate docs show what the derive generates for a small struct; that text must be the real
+/// output, pretty-printed as `cargo expand` does. On a change to the expansion, update the docs
+/// with the "actual" text this test prints.
+#[test]
+fn docs_show_the_real_expansion() {
+    let blocks = doc_code_blocks();
+    let example = blocks
+        .iter()
+        .position(|block| block.starts_with("const _: () = {"))
+        .expect("no expansion example in the crate docs");
+    let input: syn::DeriveInput =
+        syn::parse_str(&blocks[example - 1]).expect("the block before the expansion is its input");
+    let output: syn::File = syn::parse2(expand::derive(&input)).expect("expansion is Rust");
+    let actual = prettyplease::unparse(&output);
+    assert!(
+        actual == blocks[example],
+        "the crate docs' expansion example is out of date\n--- docs:\n{}\n--- actual:\n{actual}",
+        blocks[example]
+    );
 }

@@ -29,7 +29,7 @@ pub(crate) fn check(errors: &Errors, input: &Input<'_>) {
             let ident = input.ident();
             errors.spanned(
                 quote!(#union_token #ident),
-                "#[derive(Trace)] does not support unions: the collector cannot know which field \
+                "`#[derive(Trace)]` does not support unions: the collector cannot know which field \
                  is active; implement `Trace` manually and trace only the active field",
             );
         }
@@ -78,7 +78,7 @@ fn check_not_packed(errors: &Errors, attrs: &[Attribute]) {
             if meta.path.is_ident("packed") {
                 errors.spanned(
                     &meta.path,
-                    "#[derive(Trace)] does not support `#[repr(packed)]`: `trace` borrows every \
+                    "`#[derive(Trace)]` does not support `#[repr(packed)]`: `trace` borrows every \
                      field, and fields of a packed struct cannot be borrowed; implement `Trace` \
                      manually",
                 );

@@ -1,0 +1,7 @@
+use gc_core::Trace;
+
+#[derive(Trace)]
+#[gc(crate = "gc-core")]
+struct Leaf(u32);
+
+fn main() {}
