@@ -7,7 +7,7 @@
 //! | link.next   *const Link  (null: untracked) 0   container list (PyGC_Head)
 //! | link.prev   *const Link                 | 1
 //! | strong      usize                       | 2   Gc + Object handles
-//! | flags: u32  | gc_refs: i32              | 3   state bits | collection scratch
+//! | flags: u16, objects: u16 | gc_refs: i32   | 3   state bits, `Object` handles | scratch
 //! | weakrefs    *const WeakCell             | 4   this object's weak cells
 //! | vtable      &'static VTable             | 5   type-erased operations
 //! +----------------------------------------+
@@ -72,6 +72,7 @@ pub(crate) mod flags {
     pub(crate) const DEEP_DROP: u32 = 1 << 7;
     /// The finalizer has run (or is running). Never cleared.
     pub(crate) const FINALIZED: u32 = 1 << 8;
+    // Flags are stored in 16 bits: bits 9-15 are free.
 }
 
 /// Type-erased operations on a box, one static table per value type.
@@ -107,7 +108,11 @@ pub struct GcHeader {
     /// holds the object during teardown or while a finalizer runs. The value
     /// is dropped and the box freed when it reaches zero.
     strong: Cell<usize>,
-    flags: Cell<u32>,
+    flags: Cell<u16>,
+    /// Live `Object` handles among the strong handles (saturating; the
+    /// excess is counted in the heap's side table). Introspection handles
+    /// never make an object a root (`objgraph::is_root`).
+    objects: Cell<u16>,
     /// A collection's scratch count: the strong references from outside the
     /// generation being collected. Meaningful only while `COLLECTING`. Kept
     /// in 32 bits; a count that does not fit is pinned at [`GC_REFS_PINNED`],
@@ -135,7 +140,8 @@ impl GcHeader {
         GcHeader {
             link: Link::detached(),
             strong: Cell::new(1),
-            flags: Cell::new(flags),
+            flags: Cell::new(flags as u16),
+            objects: Cell::new(0),
             gc_refs: Cell::new(0),
             weakrefs: Cell::new(std::ptr::null()),
             vtable,
@@ -184,22 +190,45 @@ impl GcHeader {
 
     #[inline(always)]
     pub(crate) fn flags(&self) -> u32 {
-        self.flags.get()
+        u32::from(self.flags.get())
     }
 
     #[inline(always)]
     pub(crate) fn has(&self, flag: u32) -> bool {
-        self.flags.get() & flag != 0
+        self.flags() & flag != 0
     }
 
     #[inline(always)]
     pub(crate) fn set(&self, flag: u32) {
-        self.flags.set(self.flags.get() | flag);
+        self.flags.set((self.flags() | flag) as u16);
     }
 
     #[inline(always)]
     pub(crate) fn clear(&self, flag: u32) {
-        self.flags.set(self.flags.get() & !flag);
+        self.flags.set((self.flags() & !flag) as u16);
+    }
+
+    /// One more `Object` handle; `false` if the in-header count is full
+    /// and the caller must count it elsewhere.
+    #[inline]
+    pub(crate) fn inc_objects(&self) -> bool {
+        let n = self.objects.get();
+        if n == u16::MAX {
+            return false;
+        }
+        self.objects.set(n + 1);
+        true
+    }
+
+    /// One `Object` handle less, from the in-header count.
+    #[inline]
+    pub(crate) fn dec_objects(&self) {
+        self.objects.set(self.objects.get().saturating_sub(1));
+    }
+
+    /// `Object` handles counted in the header.
+    pub(crate) fn objects(&self) -> u16 {
+        self.objects.get()
     }
 
     /// The generation list the object is on, if tracked (3 = permanent).
@@ -211,7 +240,8 @@ impl GcHeader {
     #[inline(always)]
     pub(crate) fn set_generation(&self, generation: u32) {
         let f = self.flags() & !flags::GEN_MASK;
-        self.flags.set(f | (generation << flags::GEN_SHIFT));
+        self.flags
+            .set((f | (generation << flags::GEN_SHIFT)) as u16);
     }
 }
 

@@ -48,6 +48,7 @@ impl Object {
     ///
     /// `h` is a live box and the caller transfers one strong count.
     pub(crate) unsafe fn from_header(h: HeaderPtr) -> Object {
+        count_object(h);
         Object { ptr: h }
     }
 
@@ -59,6 +60,7 @@ impl Object {
     pub(crate) unsafe fn new_ref(h: HeaderPtr) -> Object {
         // SAFETY: live (caller).
         unsafe { header_ref(h) }.inc_strong();
+        count_object(h);
         Object { ptr: h }
     }
 
@@ -202,15 +204,68 @@ pub(crate) fn short_type_name(full: &str) -> String {
     out
 }
 
+/// Counts a new `Object` handle to `h` (see `GcHeader::objects`).
+fn count_object(h: HeaderPtr) {
+    // SAFETY: the caller holds a strong handle.
+    if !unsafe { header_ref(h) }.inc_objects()
+        && let Some(heap) = crate::state::heap()
+    {
+        *heap
+            .object_overflow
+            .borrow_mut()
+            .entry(h.as_ptr().addr())
+            .or_insert(0) += 1;
+    }
+}
+
+/// Uncounts an `Object` handle to `h`.
+fn uncount_object(h: HeaderPtr) {
+    // SAFETY: the caller still holds a strong handle.
+    let header = unsafe { header_ref(h) };
+    if header.objects() == u16::MAX
+        && let Some(heap) = crate::state::heap()
+    {
+        let mut overflow = heap.object_overflow.borrow_mut();
+        if let Some(n) = overflow.get_mut(&h.as_ptr().addr()) {
+            *n -= 1;
+            if *n == 0 {
+                overflow.remove(&h.as_ptr().addr());
+            }
+            return;
+        }
+    }
+    header.dec_objects();
+}
+
+/// Number of live `Object` handles to `h`.
+#[allow(dead_code)] // used by objgraph (next)
+pub(crate) fn object_handles(h: HeaderPtr) -> usize {
+    // SAFETY: the caller keeps the box allocated.
+    let counted = usize::from(unsafe { header_ref(h) }.objects());
+    if counted < usize::from(u16::MAX) {
+        return counted;
+    }
+    let extra = crate::state::heap().map_or(0, |heap| {
+        heap.object_overflow
+            .borrow()
+            .get(&h.as_ptr().addr())
+            .copied()
+            .unwrap_or(0)
+    });
+    counted + extra
+}
+
 impl Clone for Object {
     fn clone(&self) -> Self {
         self.header().inc_strong();
+        count_object(self.ptr);
         Object { ptr: self.ptr }
     }
 }
 
 impl Drop for Object {
     fn drop(&mut self) {
+        uncount_object(self.ptr);
         if self.header().dec_strong() == 0 {
             // SAFETY: that was the last strong handle.
             unsafe { release(self.ptr) };

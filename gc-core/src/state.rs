@@ -60,6 +60,8 @@ pub(crate) struct Heap {
     /// callback or debug writer) during the running collection, resumed once
     /// the collection is over.
     pub(crate) pending_panic: RefCell<Option<Box<dyn Any + Send>>>,
+    /// `Object` handles beyond the 65,535 a header counts, by object id.
+    pub(crate) object_overflow: RefCell<std::collections::HashMap<usize, usize>>,
 }
 
 impl Heap {
@@ -86,6 +88,7 @@ impl Heap {
             policy: Cell::new(FinalizerPolicy::Uncollectable),
             garbage: RefCell::new(Vec::new()),
             pending_panic: RefCell::new(None),
+            object_overflow: RefCell::new(std::collections::HashMap::new()),
         })
     }
 

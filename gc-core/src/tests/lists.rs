@@ -54,3 +54,20 @@ fn merge_moves_every_node_and_empties_the_source() {
     drop(nodes);
     assert!(gen0.is_empty() && gen1.is_empty());
 }
+
+#[test]
+fn object_handles_are_counted_beyond_the_header_capacity() {
+    use crate::object::object_handles;
+    let drops = Rc::new(Cell::new(0));
+    let a = Node::new(&drops);
+    let h = Gc::header_ptr(&a);
+    let first = Gc::to_object(&a);
+    assert_eq!(object_handles(h), 1);
+    let many: Vec<_> = (0..70_000).map(|_| first.clone()).collect();
+    assert_eq!(object_handles(h), 70_001);
+    drop(many);
+    assert_eq!(object_handles(h), 1);
+    drop(first);
+    assert_eq!(object_handles(h), 0);
+    assert_eq!(Gc::strong_count(&a), 1);
+}
