@@ -184,13 +184,10 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
         held: std::cell::Cell::new(false),
     };
     // Python 2.7: cycles with finalizers are kept, with all they reach.
-    let uncollectable = match policy {
-        FinalizerPolicy::Uncollectable => {
-            move_legacy_finalizers(&heap.unreachable, &heap.finalizers);
-            move_legacy_finalizer_reachable(&heap.finalizers)
-        }
-        FinalizerPolicy::Finalize => 0,
-    };
+    if policy == FinalizerPolicy::Uncollectable {
+        move_legacy_finalizers(&heap.unreachable, &heap.finalizers);
+        move_legacy_finalizer_reachable(&heap.finalizers);
+    }
     if debug.contains(DebugFlags::COLLECTABLE) {
         for h in heap.unreachable.iter() {
             crate::debug::object_line(heap, "collectable", h);
@@ -211,6 +208,10 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
     } else {
         delete_garbage(heap);
     }
+    // Counted only now, as CPython does: tearing the garbage down may have
+    // freed a kept object that only the garbage referred to (an acyclic
+    // finalizer object dies by reference counting, running its finalizer).
+    let uncollectable = heap.finalizers.len();
 
     if debug.contains(DebugFlags::UNCOLLECTABLE) {
         for h in heap.finalizers.iter() {

@@ -158,10 +158,14 @@ pub(crate) fn move_legacy_finalizers(unreachable: &Link, finalizers: &Link) {
 }
 
 /// `Uncollectable` policy, step 2: moves everything reachable from the
-/// finalizer objects to `finalizers` too. Returns how many objects are kept
-/// (the uncollectable count).
-pub(crate) fn move_legacy_finalizer_reachable(finalizers: &Link) -> usize {
-    let mut count = 0;
+/// finalizer objects to `finalizers` too.
+///
+/// These objects are not held by the collector. As in CPython ("it may also
+/// cause some objects in finalizers to be freed"), one that only the rest of
+/// the garbage refers to dies by reference counting when that garbage is
+/// torn down: it is not on a cycle, so its finalizer runs safely then, with
+/// everything it can reach still alive on this list.
+pub(crate) fn move_legacy_finalizer_reachable(finalizers: &Link) {
     let mut cursor = finalizers.first();
     while let Some(h) = cursor {
         let mut visit = |child: crate::header::HeaderPtr, _: &[crate::trace::Segment]| {
@@ -175,12 +179,10 @@ pub(crate) fn move_legacy_finalizer_reachable(finalizers: &Link) -> usize {
         };
         // SAFETY: `h` is allocated with a live value.
         unsafe { trace_edges(h, &mut visit) };
-        count += 1;
         // Read after visiting: the visit may have appended.
         // SAFETY: `h` is still on `finalizers`.
         cursor = unsafe { finalizers.next_of(h) };
     }
-    count
 }
 
 /// `Finalize` policy: runs the finalizer of every unreachable object that

@@ -479,3 +479,37 @@ fn panicking_finalizer_on_refcount_death_propagates_after_the_object_is_freed() 
     assert!(!weak.is_alive());
     assert_eq!(gc::get_count().0, 0);
 }
+
+#[test]
+fn an_acyclic_finalizer_object_only_garbage_refers_to_dies_during_teardown() {
+    // CPython (2.7's collect(), 3.x's legacy finalizers): "tearing down the
+    // garbage may also cause some objects in finalizers to be freed". An
+    // object with a finalizer that is not on a cycle, referred to only by a
+    // collectable cycle, dies by reference counting during the teardown; its
+    // finalizer runs then, and it is counted neither collected nor kept.
+    gc::collect();
+    gc::set_finalizer_policy(FinalizerPolicy::Uncollectable);
+    #[derive(Trace)]
+    struct Holder {
+        me: RefCell<Option<Gc<Holder>>>,
+        b: Gc<B>,
+    }
+    let b = Gc::new(B {
+        aa: RefCell::new(None),
+    });
+    let wb = Gc::downgrade(&b);
+    let h = Gc::new(Holder {
+        me: RefCell::new(None),
+        b,
+    });
+    *h.me.borrow_mut() = Some(h.clone());
+    drop(h);
+    let before = gc::get_stats()[2];
+    assert_eq!(gc::collect(), 1, "the holder; b died by reference counting");
+    assert_eq!(take_log(), ["B.__del__"]);
+    assert!(!wb.is_alive());
+    assert!(gc::garbage().is_empty());
+    let after = gc::get_stats()[2];
+    assert_eq!(after.collected - before.collected, 1);
+    assert_eq!(after.uncollectable, before.uncollectable);
+}
