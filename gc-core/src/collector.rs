@@ -1,5 +1,5 @@
 //! The cycle detector: CPython's trial deletion over intrusive container
-//! lists. **Read [`collect_main`] first**; each phase below is a small
+//! lists. **Read `collect_main` first**; each phase below is a small
 //! function whose comment states what holds before and after it.
 //!
 //! # The algorithm
@@ -9,11 +9,11 @@
 //! for every object, how many of its strong references come from *outside*
 //! `young`:
 //!
-//! 1. [`update_refs`]: `gc_refs = strong_count` for each object.
-//! 2. [`subtract_refs`]: for each edge between two objects of `young`,
+//! 1. `update_refs`: `gc_refs = strong_count` for each object.
+//! 2. `subtract_refs`: for each edge between two objects of `young`,
 //!    `gc_refs -= 1` on the target. What remains are references from stack
 //!    variables, globals, older generations and untracked objects.
-//! 3. [`move_unreachable`]: objects with `gc_refs > 0` are roots; everything
+//! 3. `move_unreachable`: objects with `gc_refs > 0` are roots; everything
 //!    they reach is reachable too. The rest is garbage.
 //!
 //! A `RefCell` that is mutably borrowed while the collector runs is not
@@ -24,9 +24,9 @@
 //!
 //! CPython breaks a garbage cycle with `tp_clear` and lets reference
 //! counting do the rest. Rust cannot clear arbitrary fields, so
-//! [`delete_garbage`] drops the values in place instead, in three passes:
+//! `delete_garbage` drops the values in place instead, in three passes:
 //!
-//! - [`handle_weakrefs`]: every garbage object gets one extra strong count,
+//! - `handle_weakrefs`: every garbage object gets one extra strong count,
 //!   held by the collector, and its `Weak`s are cleared (they stop
 //!   upgrading). No garbage object can now reach a count of zero, so no
 //!   nested drop frees a box the collector is still walking, and no

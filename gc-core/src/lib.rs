@@ -42,19 +42,42 @@
 //!   generation 0; survivors move up; older generations are examined less
 //!   often ([`set_threshold`], [`get_count`]).
 //!
+//! - **Finalizers** (`#[gc(finalize)]` + [`Finalize`], Python's `__del__`)
+//!   run once. A cycle holding one is kept in [`garbage()`] under the
+//!   default [`FinalizerPolicy::Uncollectable`] (Python 2.7), or finalized
+//!   and freed under [`FinalizerPolicy::Finalize`] (PEP 442).
+//! - **Weak references** ([`Weak`], [`Gc::downgrade_with`] callbacks,
+//!   [`weakref`]'s collections and `finalize`) are cleared before anything of
+//!   a dying object runs, so no destructor can reach it through them.
+//!
 //! Each thread has its own heap: `Gc` is neither `Send` nor `Sync`, and all
-//! collector state (thresholds, counts, callbacks) belongs to the current
-//! thread.
+//! collector state (thresholds, counts, callbacks, garbage list, debug flags)
+//! belongs to the current thread.
+//!
+//! # Types that implement `Drop`
+//!
+//! The derive refuses a type that also implements `Drop`: a garbage cycle's
+//! values are dropped one after another, so a `drop` that used a `Gc` field
+//! could see an object whose value is already gone. Put cleanup logic in a
+//! finalizer, which runs while everything is still valid, or in a field type
+//! that owns no `Gc`. `#[gc(unsafe_no_drop)]` lifts the check for a `Drop`
+//! that never touches its `Gc` fields.
 //!
 //! # Where Rust differs from CPython
 //!
-//! - Panics raised by destructors or callbacks during a collection propagate
-//!   out of `collect()` (or the `Gc::new` that triggered it) once the heap is
-//!   consistent; CPython reports them as "unraisable".
+//! - Panics raised by destructors, finalizers, weak callbacks or the debug
+//!   writer during a collection propagate out of `collect()` (or the
+//!   `Gc::new` that triggered it) once the collection is complete and the
+//!   heap consistent; CPython reports them as "unraisable". Collection
+//!   callbacks' panics propagate too.
 //! - When a thread exits, its tracked objects are untracked; cycles still
 //!   alive then leak (CPython only collects at interpreter shutdown).
 //! - A garbage cycle is torn down by dropping its values in place rather
 //!   than by `tp_clear`; see [`collector`] for why this is sound.
+//! - There are no `__dict__` objects, so `collect()` counts one object per
+//!   value (CPython 3.11+ counts the same; 2.7 counted the dicts too).
+//! - Weak collections reclaim a dead entry's storage at the next `&mut`
+//!   call rather than at once; see [`weakref`].
 //!
 //! # Module map
 //!
@@ -69,6 +92,7 @@
 //! | `introspect`, `callbacks` | the `gc` module's introspection and callbacks |
 //! | `finalize`, `garbage`, `debug` | finalizers and their policies, `gc.garbage`, debug flags |
 //! | [`weakref`] | weak collections and `weakref.finalize` |
+//! | [`objgraph`] | leak hunting: growth tables, back-reference chains, Graphviz graphs |
 //! | `state` | the per-thread heap and thread teardown |
 
 #![deny(missing_docs)]
@@ -86,6 +110,7 @@ mod header;
 mod introspect;
 mod list;
 mod object;
+pub mod objgraph;
 mod state;
 mod trace;
 mod trace_impls;
