@@ -209,7 +209,48 @@ impl<T: 'static> Drop for Gc<T> {
     fn drop(&mut self) {
         if self.header().dec_strong() == 0 {
             // SAFETY: that was the last strong handle.
-            unsafe { release(self.ptr.cast()) };
+            unsafe { Gc::drop_slow(self.ptr) };
+        }
+    }
+}
+
+impl<T: 'static> Gc<T> {
+    /// The last strong handle is gone. The common case, an object with no
+    /// weak references and no finalizer, is handled here with the type known
+    /// statically (as `Rc` does); everything else goes through [`release`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live box whose strong count just reached zero.
+    #[inline(never)]
+    unsafe fn drop_slow(ptr: NonNull<GcBox<T>>) {
+        let h: HeaderPtr = ptr.cast();
+        // SAFETY: allocated (caller).
+        let header = unsafe { header_ref(h) };
+        let bits = header.flags();
+        let plain = header.weakrefs.get().is_null()
+            && header.vtable.finalize.is_none()
+            && bits & flags::VALUE_DROPPED == 0;
+        if !plain {
+            // SAFETY: forwarded from the caller.
+            unsafe { release(h) };
+            return;
+        }
+        if bits & flags::TRACKED != 0 {
+            // SAFETY: a tracked object is on a list of this thread's heap.
+            unsafe { unlink(h) };
+            header.clear(flags::TRACKED);
+            if let Some(heap) = heap() {
+                heap.note_deallocation();
+            }
+        }
+        if bits & flags::DEEP_DROP != 0 {
+            // SAFETY: count zero, unlinked, value live, no weak cells.
+            unsafe { crate::trashcan::destroy_typed::<T>(h) };
+        } else {
+            // SAFETY: as above; a value that cannot reach a `Gc` cannot
+            // recurse into another object's destruction.
+            unsafe { crate::trashcan::drop_and_free_typed::<T>(h) };
         }
     }
 }

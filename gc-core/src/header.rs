@@ -77,8 +77,9 @@ pub(crate) mod flags {
 
 /// Type-erased operations on a box, one static table per value type.
 pub(crate) struct VTable {
-    /// `gc_refs -= 1` for every strong edge to a `COLLECTING` object.
-    pub(crate) subtract_refs: unsafe fn(HeaderPtr),
+    /// `gc_refs -= 1` for every strong edge to an object being collected
+    /// (see `collector::SubtractRefs`).
+    pub(crate) subtract_refs: unsafe fn(HeaderPtr, u32),
     /// `visit_reachable` over every strong edge (see `collector`).
     pub(crate) visit_reachable: unsafe fn(HeaderPtr, NonNull<Link>),
     /// Traces the value with labels, for introspection.
@@ -235,6 +236,15 @@ impl GcHeader {
     pub(crate) fn generation(&self) -> Option<usize> {
         self.has(flags::TRACKED)
             .then(|| ((self.flags() & flags::GEN_MASK) >> flags::GEN_SHIFT) as usize)
+    }
+
+    /// Found reachable by `move_unreachable`: no longer `COLLECTING`, and now
+    /// in generation `generation` (one write).
+    #[inline(always)]
+    pub(crate) fn mark_scanned(&self, generation: u32) {
+        let f = self.flags() & !(flags::GEN_MASK | flags::COLLECTING);
+        self.flags
+            .set((f | (generation << flags::GEN_SHIFT)) as u16);
     }
 
     #[inline(always)]

@@ -172,6 +172,8 @@ pub(crate) struct Local {
     pub(crate) deferred: Cell<*const Link>,
     /// Weak cells holding a callback that has not run.
     pub(crate) callback_cells: Cell<usize>,
+    /// Weak cells ever created (wrapping).
+    pub(crate) weak_cells_created: Cell<u64>,
 }
 
 thread_local! {
@@ -182,6 +184,7 @@ thread_local! {
             drop_depth: Cell::new(0),
             deferred: Cell::new(ptr::null()),
             callback_cells: Cell::new(0),
+            weak_cells_created: Cell::new(0),
         }
     };
     static OWNER: HeapOwner = const { HeapOwner };

@@ -214,7 +214,12 @@ unsafe impl<T: Trace + ?Sized> Trace for RefCell<T> {
     const TRACKED: bool = T::TRACKED;
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
-        if let Ok(value) = self.try_borrow() {
+        // An unguarded borrow only reads the borrow flag: tracing does not
+        // write to (and dirty) every traced object's memory.
+        // SAFETY: the reference lives only for this call, during which no
+        // code runs that could borrow the cell mutably: tracers run no user
+        // code, and nested `Trace` impls may not either (contract, rule 4).
+        if let Ok(value) = unsafe { self.try_borrow_unguarded() } {
             value.trace(tracer);
         }
     }

@@ -9,7 +9,7 @@
 //! then dropped in bounded stack space.
 
 use crate::gc::free_box;
-use crate::header::{HeaderPtr, flags, header_ref};
+use crate::header::{GcBox, HeaderPtr, flags, header_ref};
 use crate::list::{Link, next_raw, set_next_raw};
 use crate::state::LOCAL;
 
@@ -36,10 +36,7 @@ pub(crate) unsafe fn destroy(h: HeaderPtr) {
     }
     let depth = LOCAL.with(|l| l.drop_depth.get());
     if depth >= MAX_DEPTH {
-        LOCAL.with(|l| {
-            set_next_raw(header, l.deferred.get());
-            l.deferred.set(h.cast::<Link>().as_ptr().cast_const());
-        });
+        defer(h);
         return;
     }
     let _depth = DepthGuard::enter(depth);
@@ -47,6 +44,65 @@ pub(crate) unsafe fn destroy(h: HeaderPtr) {
     unsafe { drop_and_free(h) };
     if depth == 0 {
         drain_deferred();
+    }
+}
+
+/// [`destroy`] for a statically known value type (the hot path of
+/// `Drop for Gc<T>`); deferred objects are drained through their vtables.
+///
+/// # Safety
+///
+/// As [`destroy`], and `h` is a `GcBox<T>`.
+#[inline]
+pub(crate) unsafe fn destroy_typed<T>(h: HeaderPtr) {
+    let depth = LOCAL.with(|l| l.drop_depth.get());
+    if depth >= MAX_DEPTH {
+        defer(h);
+        return;
+    }
+    let _depth = DepthGuard::enter(depth);
+    // SAFETY: forwarded from the caller.
+    unsafe { drop_and_free_typed::<T>(h) };
+    if depth == 0 && LOCAL.with(|l| !l.deferred.get().is_null()) {
+        drain_deferred();
+    }
+}
+
+/// Pushes `h` on the deferred stack.
+fn defer(h: HeaderPtr) {
+    // SAFETY: the caller's object is allocated.
+    let header = unsafe { header_ref(h) };
+    LOCAL.with(|l| {
+        set_next_raw(header, l.deferred.get());
+        l.deferred.set(h.cast::<Link>().as_ptr().cast_const());
+    });
+}
+
+/// [`drop_and_free`] for a statically known value type.
+///
+/// # Safety
+///
+/// As [`destroy`], and `h` is a `GcBox<T>`.
+#[inline]
+pub(crate) unsafe fn drop_and_free_typed<T>(h: HeaderPtr) {
+    let box_ptr = h.cast::<GcBox<T>>();
+    // SAFETY: allocated (caller).
+    unsafe { header_ref(h) }.set(flags::VALUE_DROPPED);
+    let free = FreeTyped::<T>(h, std::marker::PhantomData);
+    // SAFETY: the value is live and dropped exactly once (flag set above).
+    unsafe { std::ptr::drop_in_place(&raw mut (*box_ptr.as_ptr()).value) };
+    drop(free);
+}
+
+/// Frees a `GcBox<T>` when dropped, so a panicking value destructor still
+/// releases the memory.
+struct FreeTyped<T>(HeaderPtr, std::marker::PhantomData<T>);
+
+impl<T> Drop for FreeTyped<T> {
+    fn drop(&mut self) {
+        // SAFETY: the value is dropped (or its drop unwound), no handle
+        // exists and there are no weak cells; the layout is `GcBox<T>`'s.
+        unsafe { crate::alloc::deallocate(self.0.cast(), std::alloc::Layout::new::<GcBox<T>>()) };
     }
 }
 
@@ -79,6 +135,7 @@ fn drain_deferred() {
 struct DepthGuard(u32);
 
 impl DepthGuard {
+    #[inline(always)]
     fn enter(depth: u32) -> Self {
         LOCAL.with(|l| l.drop_depth.set(depth + 1));
         DepthGuard(depth)
@@ -86,6 +143,7 @@ impl DepthGuard {
 }
 
 impl Drop for DepthGuard {
+    #[inline(always)]
     fn drop(&mut self) {
         LOCAL.with(|l| l.drop_depth.set(self.0));
     }

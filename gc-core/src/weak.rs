@@ -73,6 +73,7 @@ pub(crate) struct WeakCell {
 
 impl WeakCell {
     fn new(target: HeaderPtr, callback: Option<Box<dyn FnOnce()>>) -> *const WeakCell {
+        LOCAL.with(|l| l.weak_cells_created.set(l.weak_cells_created.get() + 1));
         let canonical = callback.is_none();
         if !canonical {
             LOCAL.with(|l| l.callback_cells.set(l.callback_cells.get() + 1));
@@ -293,6 +294,12 @@ pub(crate) fn clear_weakrefs(header: &GcHeader, pending: &mut PendingCallbacks) 
             pending.0.push(this);
         }
     }
+}
+
+/// Weak cells created on this thread so far: the collector compares two
+/// readings to know whether user code made weak references meanwhile.
+pub(crate) fn weak_cells_created() -> u64 {
+    LOCAL.with(|l| l.weak_cells_created.get())
 }
 
 /// Whether any cell with a callback exists on this thread (if not, the
