@@ -238,7 +238,6 @@ fn uncount_object(h: HeaderPtr) {
 }
 
 /// Number of live `Object` handles to `h`.
-#[allow(dead_code)] // used by objgraph (next)
 pub(crate) fn object_handles(h: HeaderPtr) -> usize {
     // SAFETY: the caller keeps the box allocated.
     let counted = usize::from(unsafe { header_ref(h) }.objects());

@@ -1,0 +1,321 @@
+//! Roots: objects referenced from outside the heap.
+//!
+//! An object's strong count is the sum of three kinds of handles:
+//!
+//! - `Gc`s owned by tracked objects (traced edges: what the collector sees);
+//! - [`Object`] handles: introspection (`get_objects`, the search queues of
+//!   this module, `gc.garbage`), counted in the header;
+//! - everything else: `Gc`s in local variables, statics, thread-locals,
+//!   `Rc`s, untracked objects and any other memory the collector cannot see.
+//!
+//! An object is a *root* when the third kind is non-zero:
+//! `strong > references from tracked objects + Object handles`. This is
+//! exact, unlike objgraph's `is_proper_module`, and introspection never
+//! changes the answer: a search holding `Object`s to half the heap sees the
+//! same roots as before it started.
+//!
+//! Counting the references from tracked objects for *every* object at once
+//! is the collector's `update_refs` + `subtract_refs` (see
+//! [`collector`](crate::collector)) run over every tracked object:
+//! one pass, O(heap). [`internal_refs`] does that outside collections.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::walk::{for_each, handle, tracked_lists, visible_lists};
+use crate::collector::{subtract_refs, update_refs};
+use crate::header::{GC_REFS_PINNED, GcHeader, HeaderPtr, flags, header_ref};
+use crate::list::Link;
+use crate::object::{Object, object_handles, sealed::Sealed, trace_edges};
+use crate::state::{Heap, heap};
+
+/// Whether `obj` is referenced from outside the heap: its strong count
+/// exceeds its references from tracked objects plus the [`Object`] handles
+/// alive to it.
+///
+/// A `Gc` in a local variable, a static or thread-local, an `Rc<Gc<T>>`, or a
+/// field of an untracked object makes an object a root; a `Gc` field of a
+/// tracked object does not, and no introspection handle ever does (so the
+/// handles a search holds never disturb the answer). This is the Rust
+/// counterpart of objgraph's `is_proper_module`, the usual predicate of
+/// [`find_backref_chain`](super::find_backref_chain).
+///
+/// A `RefCell` that is mutably borrowed while this runs cannot be traced, so
+/// the objects it holds count as referenced from outside, as in a
+/// collection.
+///
+/// Cost: one scan of the heap. Inside [`find_backref_chain`],
+/// [`find_ref_chain`](super::find_ref_chain) and the graph functions, the
+/// first call computes every object's answer in one pass of the
+/// collector's `gc_refs` machinery and later calls look it up, so
+/// `find_backref_chain(obj, is_root, ..)` stays linear in the heap.
+///
+/// [`find_backref_chain`]: super::find_backref_chain
+///
+/// ```
+/// use gc_core::objgraph::is_root;
+/// use gc_core::{Gc, Trace, get_objects};
+/// use std::cell::RefCell;
+///
+/// #[derive(Trace)]
+/// struct Node {
+///     next: RefCell<Option<Gc<Node>>>,
+/// }
+///
+/// let head = Gc::new(Node { next: RefCell::new(None) });
+/// let tail = Gc::new(Node { next: RefCell::new(None) });
+/// *head.next.borrow_mut() = Some(tail.clone());
+/// assert!(is_root(&Gc::to_object(&tail))); // the local `tail`
+/// drop(tail);
+/// let objects = get_objects(None); // handles to both nodes
+/// let tail = objects.iter().find(|o| o.id() != Gc::id(&head)).unwrap();
+/// assert!(!is_root(tail)); // only `head.next` and introspection handles
+/// assert!(is_root(&Gc::to_object(&head)));
+/// ```
+pub fn is_root(obj: &Object) -> bool {
+    let h = Sealed::header(obj);
+    let refs =
+        RootScope::lookup(h).unwrap_or_else(|| heap().map_or(0, |heap| referrers_of(heap, h)));
+    exceeds(h, refs)
+}
+
+/// Every tracked object (generations 0 to 2, as
+/// [`get_objects`](crate::get_objects) lists them) that [`is_root`], in list
+/// order. One pass over the heap.
+///
+/// ```
+/// use gc_core::{Gc, Trace, objgraph};
+/// use std::cell::RefCell;
+///
+/// #[derive(Trace)]
+/// struct Node {
+///     next: RefCell<Option<Gc<Node>>>,
+/// }
+///
+/// let head = Gc::new(Node { next: RefCell::new(None) });
+/// *head.next.borrow_mut() = Some(Gc::new(Node { next: RefCell::new(None) }));
+/// let roots = objgraph::roots();
+/// assert!(roots.contains(&Gc::to_object(&head)));
+/// assert_eq!(roots.len(), 1);
+/// ```
+pub fn roots() -> Vec<Object> {
+    let Some(heap) = heap() else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    let ran = internal_refs(heap, &tracked_lists(heap), |h, header, refs| {
+        if header.generation().is_some_and(|g| g <= 2) && exceeds(h, refs) {
+            // SAFETY: `h` is on a list; the pass runs no user code.
+            found.push(unsafe { handle(h) });
+        }
+    });
+    if !ran {
+        let counts = referrer_counts(&heap.lists());
+        for_each(&visible_lists(heap), |h, _| {
+            if exceeds(h, counts.get(&h.as_ptr().addr()).copied().unwrap_or(0)) {
+                // SAFETY: `h` is on a list; counting ran no user code.
+                found.push(unsafe { handle(h) });
+            }
+        });
+    }
+    found
+}
+
+/// `strong > refs + Object handles`.
+fn exceeds(h: HeaderPtr, refs: usize) -> bool {
+    // SAFETY: callers hold a handle to `h` or found it on a list.
+    let strong = unsafe { header_ref(h) }.strong();
+    strong > refs.saturating_add(object_handles(h))
+}
+
+/// The one pass: for every object on `lists`, calls `read(h, header, refs)`
+/// where `refs` is the number of strong references the object has from
+/// objects on `lists` (each traced edge counts once).
+///
+/// This is the collector's phases 1 and 2 over every object of `lists` at
+/// once: `COLLECTING` and `gc_refs = strong` everywhere ([`update_refs`]),
+/// then `gc_refs -= 1` per internal edge ([`subtract_refs`]), so
+/// `refs = strong - gc_refs`. The flags are cleared as the answers are
+/// read, or by a guard if a `Trace` impl panics. `heap.collecting` is held meanwhile, so no
+/// collection can start.
+///
+/// `read` may create `Object` handles to `h` (its own answer is computed
+/// first), but must run no user code. Returns `false`, without calling
+/// `read`, while a collection runs: the `gc_refs` are the collector's then.
+pub(super) fn internal_refs(
+    heap: &Heap,
+    lists: &[&Link],
+    mut read: impl FnMut(HeaderPtr, &GcHeader, usize),
+) -> bool {
+    if heap.collecting.get() {
+        return false;
+    }
+    heap.collecting.set(true);
+    let guard = PassGuard { heap, lists };
+    for list in lists {
+        update_refs(list);
+    }
+    for list in lists {
+        subtract_refs(list);
+    }
+    // Read and clear in one walk; the guard only runs on a panic.
+    for_each(lists, |h, header| {
+        let gc_refs = header.gc_refs.get();
+        let refs = if gc_refs == GC_REFS_PINNED {
+            // The count did not fit in `gc_refs` (over 2^31 handles):
+            // count this one object's referrers directly.
+            referrers_of(heap, h)
+        } else {
+            // `gc_refs >= 0` by the `Trace` contract; clamp regardless.
+            header
+                .strong()
+                .saturating_sub(usize::try_from(gc_refs).unwrap_or(0))
+        };
+        header.clear(flags::COLLECTING);
+        read(h, header, refs);
+    });
+    std::mem::forget(guard);
+    heap.collecting.set(false);
+    true
+}
+
+/// Clears what [`internal_refs`] set if it unwinds.
+struct PassGuard<'a> {
+    heap: &'a Heap,
+    lists: &'a [&'a Link],
+}
+
+impl Drop for PassGuard<'_> {
+    fn drop(&mut self) {
+        for_each(self.lists, |_, header| header.clear(flags::COLLECTING));
+        self.heap.collecting.set(false);
+    }
+}
+
+/// How many strong references each object has from the objects of
+/// `lists`, by address: the fallback of [`internal_refs`] while a
+/// collection runs. Objects whose value was dropped are skipped.
+pub(super) fn referrer_counts(lists: &[&Link]) -> HashMap<usize, usize> {
+    let mut counts: HashMap<usize, usize> = HashMap::new();
+    for_each(lists, |h, _| {
+        // SAFETY: `h` is on a list, so allocated; `trace_edges` skips a
+        // value that is dropped or being dropped (`VALUE_DROPPED` is set
+        // before a collection drops a value).
+        unsafe {
+            trace_edges(h, &mut |child, _| {
+                *counts.entry(child.as_ptr().addr()).or_insert(0) += 1
+            })
+        };
+    });
+    counts
+}
+
+/// How many strong references `target` has from objects on the heap's
+/// lists. One scan of the heap.
+fn referrers_of(heap: &Heap, target: HeaderPtr) -> usize {
+    let mut n = 0;
+    for_each(&heap.lists(), |h, _| {
+        // SAFETY: as in `referrer_counts`.
+        unsafe { trace_edges(h, &mut |child, _| n += usize::from(child == target)) };
+    });
+    n
+}
+
+/// References from tracked objects, by address, for every tracked object
+/// (or, when computed during a collection, for every target: `complete`).
+struct RefTable {
+    refs: HashMap<usize, usize>,
+    /// Every object with a tracked referrer is in `refs`, so a miss means
+    /// zero.
+    complete: bool,
+}
+
+impl RefTable {
+    fn compute() -> Option<RefTable> {
+        let heap = heap()?;
+        let mut refs = HashMap::new();
+        let ran = internal_refs(heap, &tracked_lists(heap), |h, _, n| {
+            refs.insert(h.as_ptr().addr(), n);
+        });
+        Some(if ran {
+            RefTable {
+                refs,
+                complete: false,
+            }
+        } else {
+            RefTable {
+                refs: referrer_counts(&heap.lists()),
+                complete: true,
+            }
+        })
+    }
+
+    fn get(&self, h: HeaderPtr) -> Option<usize> {
+        let n = self.refs.get(&h.as_ptr().addr()).copied();
+        n.or(self.complete.then_some(0))
+    }
+}
+
+/// The root cache of the running search, if any.
+enum Cache {
+    Off,
+    /// A search is running; the table is computed on first use.
+    Pending,
+    Ready(Rc<RefTable>),
+}
+
+thread_local! {
+    static CACHE: RefCell<Cache> = const { RefCell::new(Cache::Off) };
+}
+
+/// While alive, [`is_root`] answers from a table computed once (at its
+/// first call) instead of scanning the heap per call. The chain searches
+/// and graph functions hold one, so a predicate like `is_root` costs one
+/// pass per search. Scopes nest; each starts with a fresh table.
+///
+/// The table is a snapshot of the references from tracked objects; strong
+/// counts and `Object` handles are read live. Objects it does not know
+/// (untracked, or allocated since) are counted by a scan.
+pub(super) struct RootScope {
+    previous: Option<Cache>,
+}
+
+impl RootScope {
+    pub(super) fn enter() -> RootScope {
+        RootScope {
+            previous: CACHE.try_with(|c| c.replace(Cache::Pending)).ok(),
+        }
+    }
+
+    /// The cached reference count of `h`, if a scope is active and knows it.
+    fn lookup(h: HeaderPtr) -> Option<usize> {
+        let table = CACHE
+            .try_with(|c| match &*c.borrow() {
+                Cache::Off => Err(false),
+                Cache::Pending => Err(true),
+                Cache::Ready(table) => Ok(table.clone()),
+            })
+            .ok()?;
+        let table = match table {
+            Ok(table) => table,
+            Err(false) => return None,
+            Err(true) => {
+                // Computed without holding the borrow: a panicking `Trace`
+                // leaves the scope pending.
+                let table = Rc::new(RefTable::compute()?);
+                let _ = CACHE.try_with(|c| *c.borrow_mut() = Cache::Ready(table.clone()));
+                table
+            }
+        };
+        table.get(h)
+    }
+}
+
+impl Drop for RootScope {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            let _ = CACHE.try_with(|c| *c.borrow_mut() = previous);
+        }
+    }
+}
