@@ -23,25 +23,28 @@
 //! # Tearing garbage down soundly
 //!
 //! CPython breaks a garbage cycle with `tp_clear` and lets reference
-//! counting do the rest. Rust cannot clear arbitrary fields, so
-//! `delete_garbage` drops the values in place instead, in three passes:
+//! counting do the rest. Rust cannot clear arbitrary fields, so the values
+//! are dropped in place instead:
 //!
-//! - `handle_weakrefs`: every garbage object gets one extra strong count,
-//!   held by the collector, and its `Weak`s are cleared (they stop
-//!   upgrading). No garbage object can now reach a count of zero, so no
-//!   nested drop frees a box the collector is still walking, and no
-//!   destructor can reach a dying object through a `Weak`.
-//! - drop every value, once, marking it `VALUE_DROPPED` first. A `Gc` field
-//!   pointing into the garbage only decrements a count; one pointing at a
-//!   live object may free it by ordinary reference counting, which may run
-//!   any `Drop` code, allocate, or call `collect()` (a no-op: collections
-//!   are not re-entrant). A panic is caught, the remaining values are still
-//!   dropped, and the first panic is resumed after the heap is consistent.
-//! - release the collector's counts and free every box whose count is zero
-//!   (and whose `Weak`s are gone; otherwise the box stays for them, its
-//!   value already dropped).
+//! - `handle_weakrefs` clears the `Weak`s of every garbage object (they stop
+//!   upgrading, so no destructor can reach a dying object through one) and
+//!   marks it `DYING`. From then on reference counting never destroys a
+//!   `DYING` object: when its count reaches zero, `gc::release` frees the
+//!   box only if the value is already dropped, and otherwise does nothing.
+//!   (Under PEP 442 the collector first holds a count on each object while
+//!   the finalizers run, then condemns what is still unreachable.)
+//! - `delete_garbage` walks the list once: it drops each value (the cursor
+//!   moves past the object first), marks it `VALUE_DROPPED`, and frees the
+//!   box if its count is zero. A `Gc` field pointing into the garbage only
+//!   decrements a count, freeing its target on the spot if the walk already
+//!   dropped that target's value; one pointing at a live object may free it
+//!   by ordinary reference counting, which may run any `Drop` code,
+//!   allocate, or call `collect()` (a no-op: collections are not
+//!   re-entrant). Boxes are thus only ever freed behind the cursor, and each
+//!   is freed while it is still in cache. A panic is caught, the walk goes
+//!   on, and the first panic is resumed once the heap is consistent.
 //!
-//! A garbage box whose count is still positive after the value drops was
+//! A garbage box whose count is still positive after the walk was
 //! resurrected by a `Drop` impl that cloned a `Gc` out of a dying value. The
 //! `Trace` contract (rule 5) and the derive's `Drop` check make that
 //! impossible in safe code; should an `unsafe impl` break the rule anyway,
@@ -183,7 +186,7 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
         held: std::cell::Cell::new(false),
     };
     // Python 2.7: cycles with finalizers are kept, with all they reach.
-    if policy == FinalizerPolicy::Uncollectable {
+    if policy == FinalizerPolicy::Uncollectable && crate::finalize::pending_finalizers() {
         move_legacy_finalizers(&heap.unreachable, &heap.finalizers);
         move_legacy_finalizer_reachable(&heap.finalizers);
     }
@@ -193,19 +196,30 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
         }
     }
 
+    let save_all = debug.contains(DebugFlags::SAVEALL);
+    // Under PEP 442 the collector holds the garbage while finalizers run;
+    // otherwise what is not saved is condemned at once.
+    let teardown = match policy {
+        FinalizerPolicy::Finalize => Teardown::Hold,
+        FinalizerPolicy::Uncollectable if save_all => Teardown::Keep,
+        FinalizerPolicy::Uncollectable => Teardown::Condemn,
+    };
     let weak_cells_before = crate::weak::weak_cells_created();
-    handle_weakrefs(heap);
-    guard.held.set(true);
+    let mut collected = handle_weakrefs(heap, teardown);
+    guard.held.set(teardown == Teardown::Hold);
     if policy == FinalizerPolicy::Finalize {
         // PEP 442: run the finalizers, then keep whatever they resurrected.
         finalize_garbage(heap);
-        handle_resurrected_objects(heap, old, target as u32);
+        collected -= handle_resurrected_objects(heap, old, target as u32);
     }
     std::mem::forget(guard);
-    let collected = heap.unreachable.len();
-    if debug.contains(DebugFlags::SAVEALL) {
-        save_garbage(heap, &heap.unreachable, old, target as u32);
+    let held = teardown == Teardown::Hold;
+    if save_all {
+        save_garbage(heap, &heap.unreachable, old, target as u32, held);
     } else {
+        if held {
+            condemn(&heap.unreachable);
+        }
         delete_garbage(heap, weak_cells_before);
     }
     // Counted only now, as CPython does: tearing the garbage down may have
@@ -499,37 +513,76 @@ fn promote_survivors(heap: &Heap, generation: usize, survivors: usize) {
     }
 }
 
-/// Condemns the unreachable objects: each gets a strong count held by the
-/// collector (so no nested drop can free it, and a finalizer sees a live
-/// object), and its `Weak`s are cleared before any finalizer or destructor
-/// runs, as CPython clears weakrefs before `tp_finalize` and `tp_clear`.
+/// What `handle_weakrefs` prepares the unreachable objects for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Teardown {
+    /// Mark them `DYING` now: they will be torn down.
+    Condemn,
+    /// Hold a strong count on each while finalizers run (PEP 442); they are
+    /// condemned or kept afterwards.
+    Hold,
+    /// Neither: `SAVEALL` keeps them all.
+    Keep,
+}
+
+/// Clears the `Weak`s of every unreachable object before any finalizer or
+/// destructor runs, as CPython clears weakrefs before `tp_finalize` and
+/// `tp_clear`, and prepares the objects for `teardown`. Returns how many
+/// there are.
 ///
 /// Callbacks then run (newest first per object), except those of `Weak`s
-/// owned by the garbage itself, which die with it.
-fn handle_weakrefs(heap: &Heap) {
+/// owned by the garbage itself, which die with it. They cannot reach the
+/// garbage: its weak references are cleared, and a callback owning a strong
+/// handle to an object would have made it reachable.
+fn handle_weakrefs(heap: &Heap, teardown: Teardown) -> usize {
     if crate::weak::callbacks_exist() {
         for h in heap.unreachable.iter() {
             // SAFETY: objects on a list are allocated with live values.
             unsafe { (header_ref(h).vtable.mark_trash)(h) };
         }
     }
+    let mut count = 0;
     let mut callbacks = PendingCallbacks::default();
     for h in heap.unreachable.iter() {
         // SAFETY: objects on a list are allocated.
         let header = unsafe { header_ref(h) };
-        header.inc_strong();
         header.clear(flags::COLLECTING | flags::UNREACHABLE);
+        match teardown {
+            Teardown::Condemn => header.set(flags::DYING),
+            Teardown::Hold => header.inc_strong(),
+            Teardown::Keep => {}
+        }
         clear_weakrefs(header, &mut callbacks);
+        count += 1;
     }
     callbacks.run(|payload| heap.note_panic(payload));
+    count
 }
 
-/// Drops the value of every object on `heap.unreachable`, then frees the
-/// boxes (see the module docs). A destructor's panic is kept for later.
+/// Releases the holds taken for the finalizers and marks the objects that
+/// are still unreachable `DYING` (PEP 442 path). A count that drops to zero
+/// here is fine: `delete_garbage` frees such an object once its value is
+/// dropped.
+fn condemn(unreachable: &Link) {
+    for h in unreachable.iter() {
+        // SAFETY: objects on a list are allocated.
+        let header = unsafe { header_ref(h) };
+        header.set(flags::DYING);
+        header.dec_strong();
+    }
+}
+
+/// Drops the values of the `DYING` objects on `heap.unreachable` and frees
+/// each box as soon as its count is zero (see the module docs): one walk,
+/// while the memory is still in cache.
+///
+/// A `DYING` object whose count reaches zero while its value is still live
+/// waits for this walk; one whose value was already dropped is freed by
+/// `gc::release` on the spot (the walk is past it). Objects still counted
+/// when the walk ends escaped through a contract-breaking `Drop`: they are
+/// unlinked and their boxes stay until those handles go.
 fn delete_garbage(heap: &Heap, weak_cells_before: u64) {
     let unreachable = &heap.unreachable;
-    // The list does not change during these loops: its objects are held (so
-    // never freed by reference counting) and only the collector moves them.
     if crate::weak::weak_cells_created() != weak_cells_before {
         // A finalizer or callback made new weak references: clear them too,
         // and run their callbacks, before anything is dropped.
@@ -540,50 +593,66 @@ fn delete_garbage(heap: &Heap, weak_cells_before: u64) {
         }
         callbacks.run(|payload| heap.note_panic(payload));
     }
-    drop_values(heap);
+    drop_values_and_free(heap);
     while let Some(h) = unreachable.first() {
         // SAFETY: `h` is on the list, allocated.
         unsafe { unlink(h) };
         // SAFETY: as above.
-        let header = unsafe { header_ref(h) };
-        header.clear(flags::TRACKED);
+        unsafe { header_ref(h) }.clear(flags::TRACKED);
         heap.note_deallocation();
-        debug_assert!(header.weakrefs.get().is_null());
-        if header.dec_strong() == 0 {
-            // SAFETY: the value is dropped, no handle is left, and the weak
-            // cells were cleared.
-            unsafe { free_box(h) };
-        }
-        // Otherwise a contract-breaking `Drop` kept a handle: the box stays
-        // (value dropped) until that handle goes.
     }
 }
 
-/// Drops the value of every object on `heap.unreachable`, each exactly
-/// once. A destructor's panic is kept for later and the loop goes on with
-/// the next object (one `catch_unwind` for the whole loop, re-entered only
-/// after a panic).
-fn drop_values(heap: &Heap) {
+/// The walk of `delete_garbage`. One `catch_unwind` covers it, re-entered
+/// only after a destructor panicked (the panic is kept for later and the
+/// walk goes on).
+fn drop_values_and_free(heap: &Heap) {
     let unreachable = &heap.unreachable;
     let cursor = std::cell::Cell::new(unreachable.first());
+    let current = std::cell::Cell::new(None);
     while cursor.get().is_some() {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             while let Some(h) = cursor.get() {
-                // Advance first: if this drop panics, the loop resumes after it.
+                // Advance first: only objects behind the cursor (values
+                // dropped) can be freed while a value is being dropped.
                 // SAFETY: `h` is on the list.
                 cursor.set(unsafe { unreachable.next_of(h) });
+                current.set(Some(h));
                 // SAFETY: objects on a list are allocated.
                 let header = unsafe { header_ref(h) };
-                header.set(flags::VALUE_DROPPED);
-                // SAFETY: the value is live and dropped exactly once (flag
-                // set above); no reference to it exists, as no safe code can
-                // reach it.
+                // SAFETY: the value is live and dropped exactly once (the
+                // cursor has moved past it); no reference to it exists, as no
+                // safe code can reach the garbage.
                 unsafe { (header.vtable.drop_value)(h) };
+                // Only now: a `Gc` to itself inside the value may have
+                // brought the count to zero during the drop, and `release`
+                // must then leave the box to us.
+                header.set(flags::VALUE_DROPPED);
+                free_if_unreferenced(heap, h);
             }
         }));
         if let Err(payload) = result {
             heap.note_panic(payload);
+            if let Some(h) = current.get() {
+                // The panicking drop still ended the value's life.
+                // SAFETY: on the list, allocated.
+                unsafe { header_ref(h) }.set(flags::VALUE_DROPPED);
+                free_if_unreferenced(heap, h);
+            }
         }
+    }
+}
+
+/// Frees a `DYING` object whose value is dropped once nothing refers to it.
+fn free_if_unreferenced(heap: &Heap, h: HeaderPtr) {
+    // SAFETY: the object is on the unreachable list, allocated.
+    let header = unsafe { header_ref(h) };
+    if header.strong() == 0 {
+        // SAFETY: on the list.
+        unsafe { unlink(h) };
+        heap.note_deallocation();
+        // SAFETY: value dropped, no handle, weak cells cleared, unlinked.
+        unsafe { free_box(h) };
     }
 }
 

@@ -77,7 +77,7 @@ pub(crate) unsafe fn run_on_refcount_death(h: HeaderPtr) -> Finalized {
     if header.has(flags::FINALIZED) {
         return Finalized::Done(None);
     }
-    header.set(flags::FINALIZED);
+    mark_finalized(header);
     header.inc_strong();
     // SAFETY: the value is live (caller) and kept so by the count above.
     let result = catch_unwind(AssertUnwindSafe(|| unsafe { finalize(h) }));
@@ -199,7 +199,7 @@ pub(crate) fn finalize_garbage(heap: &Heap) {
         if let Some(finalize) = header.vtable.finalize
             && !header.has(flags::FINALIZED)
         {
-            header.set(flags::FINALIZED);
+            mark_finalized(header);
             // SAFETY: the value is live (held, not dropped).
             heap.catching(|| unsafe { finalize(h) });
         }
@@ -210,8 +210,8 @@ pub(crate) fn finalize_garbage(heap: &Heap) {
 /// ignoring the collector's own holds (CPython 3.9+'s
 /// `handle_resurrected_objects`). Objects a finalizer made reachable from
 /// outside, and everything they reach, move to `old`; the rest stay on
-/// `heap.unreachable`, still held.
-pub(crate) fn handle_resurrected_objects(heap: &Heap, old: &Link, target: u32) {
+/// `heap.unreachable`, still held. Returns how many were resurrected.
+pub(crate) fn handle_resurrected_objects(heap: &Heap, old: &Link, target: u32) -> usize {
     let unreachable = &heap.unreachable;
     let still_unreachable = &heap.finalizers;
     for h in unreachable.iter() {
@@ -222,7 +222,7 @@ pub(crate) fn handle_resurrected_objects(heap: &Heap, old: &Link, target: u32) {
         header.set(flags::COLLECTING);
     }
     subtract_refs(unreachable);
-    move_unreachable(unreachable, still_unreachable, target);
+    let resurrected = move_unreachable(unreachable, still_unreachable, target);
     // What is left on `unreachable` was resurrected.
     release_to_old(unreachable, old, target, true);
     // SAFETY: distinct initialised heads of this heap.
@@ -231,4 +231,26 @@ pub(crate) fn handle_resurrected_objects(heap: &Heap, old: &Link, target: u32) {
         // SAFETY: allocated.
         unsafe { header_ref(h) }.clear(flags::COLLECTING | flags::UNREACHABLE);
     }
+    resurrected
+}
+
+/// Whether any object with a finalizer that has not run may exist on this
+/// thread (if not, the `Uncollectable` policy's walks are skipped). Counted
+/// up when such an object is allocated, down when its finalizer runs.
+pub(crate) fn pending_finalizers() -> bool {
+    crate::state::LOCAL.with(|l| l.pending_finalizers.get() != 0)
+}
+
+/// Counts a new object whose type has a finalizer.
+pub(crate) fn note_finalizer_object() {
+    crate::state::LOCAL.with(|l| l.pending_finalizers.set(l.pending_finalizers.get() + 1));
+}
+
+/// Marks the finalizer of `header`'s object as run (or running).
+fn mark_finalized(header: &crate::header::GcHeader) {
+    header.set(flags::FINALIZED);
+    crate::state::LOCAL.with(|l| {
+        l.pending_finalizers
+            .set(l.pending_finalizers.get().saturating_sub(1));
+    });
 }

@@ -48,10 +48,10 @@ pub fn take_garbage() -> Vec<Object> {
 }
 
 /// Appends every object of `list` to the garbage list, then moves them to
-/// `old`, releasing the collector's holds (`SAVEALL`).
-pub(crate) fn save_garbage(heap: &Heap, list: &Link, old: &Link, target: u32) {
+/// `old`, releasing the collector's holds if it `held` them (`SAVEALL`).
+pub(crate) fn save_garbage(heap: &Heap, list: &Link, old: &Link, target: u32, held: bool) {
     append(heap, list, |_| true);
-    release_to_old(list, old, target, true);
+    release_to_old(list, old, target, held);
 }
 
 /// `Uncollectable` policy, last step: appends the objects that have

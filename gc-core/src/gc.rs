@@ -90,6 +90,9 @@ impl<T: Trace + 'static> Gc<T> {
             // initialised.
             unsafe { heap.generations[0].head.push_back(ptr.cast()) };
         }
+        if T::__HAS_FINALIZER {
+            crate::finalize::note_finalizer_object();
+        }
         Gc {
             ptr,
             _owns: PhantomData,
@@ -230,7 +233,7 @@ impl<T: 'static> Gc<T> {
         let bits = header.flags();
         let plain = header.weakrefs.get().is_null()
             && header.vtable.finalize.is_none()
-            && bits & flags::VALUE_DROPPED == 0;
+            && bits & (flags::VALUE_DROPPED | flags::DYING) == 0;
         if !plain {
             // SAFETY: forwarded from the caller.
             unsafe { release(h) };
@@ -265,11 +268,24 @@ impl<T: 'static> Gc<T> {
 pub(crate) unsafe fn release(h: HeaderPtr) {
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
-    if header.has(flags::VALUE_DROPPED) {
-        // A handle that escaped a collection's teardown: the value is gone
-        // and the weak cells were cleared then.
-        // SAFETY: no handle is left and the value is dropped.
-        unsafe { free_box(h) };
+    if header.has(flags::DYING) {
+        // A collection is tearing the object down. If its value is already
+        // dropped (this was the last reference from the rest of the garbage,
+        // or a handle that escaped the teardown), free the box now;
+        // otherwise the collector frees it after dropping the value.
+        if header.has(flags::VALUE_DROPPED) {
+            if header.has(flags::TRACKED) {
+                // SAFETY: still on the collection's list.
+                unsafe { unlink(h) };
+                header.clear(flags::TRACKED);
+                if let Some(heap) = heap() {
+                    heap.note_deallocation();
+                }
+            }
+            // SAFETY: no handle is left, the value is dropped and the weak
+            // cells were cleared when the object was condemned.
+            unsafe { free_box(h) };
+        }
         return;
     }
     // SAFETY: the value is live and nobody is dropping it.

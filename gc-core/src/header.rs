@@ -72,7 +72,13 @@ pub(crate) mod flags {
     pub(crate) const DEEP_DROP: u32 = 1 << 7;
     /// The finalizer has run (or is running). Never cleared.
     pub(crate) const FINALIZED: u32 = 1 << 8;
-    // Flags are stored in 16 bits: bits 9-15 are free.
+    /// Condemned by a collection, which will drop the value and free the box
+    /// (its weak references are cleared). Reference counting must not destroy
+    /// it: when its count reaches zero, `release` frees the box only if the
+    /// value is already dropped, and otherwise leaves it to the collector.
+    /// Never cleared.
+    pub(crate) const DYING: u32 = 1 << 9;
+    // Flags are stored in 16 bits: bits 10-15 are free.
 }
 
 /// Type-erased operations on a box, one static table per value type.
