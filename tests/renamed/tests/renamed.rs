@@ -12,7 +12,11 @@ fn derive_through_a_renamed_dependency() {
         label: "a".into(),
     });
     *a.next.borrow_mut() = Some(a.clone());
-    let labels: Vec<String> = Gc::to_object(&a).edges().into_iter().map(|(l, _)| l).collect();
+    let labels: Vec<String> = Gc::to_object(&a)
+        .edges()
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
     assert_eq!(labels, ["next"]);
     assert!(gcx::is_tracked(&a));
     assert_eq!(a.label, "a");
