@@ -71,6 +71,26 @@ impl<P> Deaths<P> {
     fn forget_live(&self) {
         self.live.set(self.live.get() - 1);
     }
+
+    /// Every entry was removed.
+    fn reset(&self) {
+        self.take_dead();
+        self.live.set(0);
+    }
+
+    /// Removes the entries whose member died since the last purge. A queued
+    /// key may name an entry that was replaced by a live one meanwhile:
+    /// `is_dead` checks the entry before it goes.
+    fn purge<E>(&self, entries: &mut HashMap<P, E>, is_dead: impl Fn(&E) -> bool)
+    where
+        P: Eq + Hash,
+    {
+        for key in self.take_dead() {
+            if entries.get(&key).is_some_and(&is_dead) {
+                entries.remove(&key);
+            }
+        }
+    }
 }
 
 /// An object's identity, for identity-keyed collections.
@@ -125,11 +145,7 @@ impl<T: 'static> WeakSet<T> {
 
     /// Reclaims the storage of dead members.
     pub fn purge(&mut self) {
-        for key in self.deaths.take_dead() {
-            if self.entries.get(&key).is_some_and(|w| !w.is_alive()) {
-                self.entries.remove(&key);
-            }
-        }
+        self.deaths.purge(&mut self.entries, |w| !w.is_alive());
     }
 
     /// Adds `member`; returns whether it was not a member yet.
@@ -164,8 +180,7 @@ impl<T: 'static> WeakSet<T> {
     /// Removes every member.
     pub fn clear(&mut self) {
         self.entries.clear();
-        self.deaths.take_dead();
-        self.deaths.live.set(0);
+        self.deaths.reset();
     }
 
     /// The live members, in no particular order.
@@ -239,11 +254,7 @@ impl<K: Eq + Hash + 'static, T: 'static> WeakValueMap<K, T> {
 
     /// Reclaims the storage of entries whose value died.
     pub fn purge(&mut self) {
-        for key in self.deaths.take_dead() {
-            if self.entries.get(&*key.0).is_some_and(|w| !w.is_alive()) {
-                self.entries.remove(&*key.0);
-            }
-        }
+        self.deaths.purge(&mut self.entries, |w| !w.is_alive());
     }
 
     /// Maps `key` to `value`; returns the previous live value, if any.
@@ -281,8 +292,7 @@ impl<K: Eq + Hash + 'static, T: 'static> WeakValueMap<K, T> {
     /// Removes every entry.
     pub fn clear(&mut self) {
         self.entries.clear();
-        self.deaths.take_dead();
-        self.deaths.live.set(0);
+        self.deaths.reset();
     }
 
     /// The entries whose value is alive, in no particular order.
@@ -334,11 +344,7 @@ impl<T: 'static, V> WeakKeyMap<T, V> {
 
     /// Reclaims the entries, values included, whose key died.
     pub fn purge(&mut self) {
-        for key in self.deaths.take_dead() {
-            if self.entries.get(&key).is_some_and(|(w, _)| !w.is_alive()) {
-                self.entries.remove(&key);
-            }
-        }
+        self.deaths.purge(&mut self.entries, |(w, _)| !w.is_alive());
     }
 
     /// Maps `key` to `value`; returns the previous value for that object.
@@ -377,8 +383,7 @@ impl<T: 'static, V> WeakKeyMap<T, V> {
     /// Removes every entry.
     pub fn clear(&mut self) {
         self.entries.clear();
-        self.deaths.take_dead();
-        self.deaths.live.set(0);
+        self.deaths.reset();
     }
 
     /// The entries whose key is alive, in no particular order.
