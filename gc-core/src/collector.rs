@@ -32,7 +32,10 @@
 //!   `DYING` object: when its count reaches zero, `gc::release` frees the
 //!   box only if the value is already dropped, and otherwise does nothing.
 //!   (Under PEP 442 the collector first holds a count on each object while
-//!   the finalizers run, then condemns what is still unreachable.)
+//!   the finalizers run, then condemns what is still unreachable. When no
+//!   weak reference exists on the thread and nothing is kept back, this walk
+//!   is skipped: the `UNREACHABLE` flag each object still carries from
+//!   `move_unreachable` condemns it just as well.)
 //! - `delete_garbage` walks the list once: it drops each value (the cursor
 //!   moves past the object first), marks it `VALUE_DROPPED`, and frees the
 //!   box if its count is zero. A `Gc` field pointing into the garbage only
@@ -170,7 +173,8 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
     merge_younger(heap, generation);
 
     // Which objects are unreachable?
-    let survivors = deduce_unreachable(young, &heap.unreachable, generation, target as u32);
+    let (examined, survivors) =
+        deduce_unreachable(young, &heap.unreachable, generation, target as u32);
     promote_survivors(heap, generation, survivors);
     if !std::ptr::eq(young, old) {
         // SAFETY: distinct initialised heads of this heap.
@@ -205,7 +209,18 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
         FinalizerPolicy::Uncollectable => Teardown::Condemn,
     };
     let weak_cells_before = crate::weak::weak_cells_created();
-    let mut collected = handle_weakrefs(heap, teardown);
+    // With no weak reference on this thread and nothing kept back, there is
+    // nothing for `handle_weakrefs` to do but condemn the garbage, which the
+    // `UNREACHABLE` flag left by `move_unreachable` already does: skip its
+    // walk.
+    let skip_weakrefs = teardown == Teardown::Condemn
+        && !crate::weak::weak_cells_exist()
+        && heap.finalizers.is_empty();
+    let mut collected = if skip_weakrefs {
+        examined - survivors
+    } else {
+        handle_weakrefs(heap, teardown)
+    };
     guard.held.set(teardown == Teardown::Hold);
     if policy == FinalizerPolicy::Finalize {
         // PEP 442: run the finalizers, then keep whatever they resurrected.
@@ -273,13 +288,18 @@ fn merge_younger(heap: &Heap, generation: usize) {
 
 /// Phases 1-3 with their panic guard: splits `young` into survivors (left
 /// on it) and the unreachable objects (moved to `unreachable`). Returns the
-/// number of survivors.
-fn deduce_unreachable(young: &Link, unreachable: &Link, generation: usize, target: u32) -> usize {
+/// number of objects examined and the number of survivors.
+fn deduce_unreachable(
+    young: &Link,
+    unreachable: &Link,
+    generation: usize,
+    target: u32,
+) -> (usize, usize) {
     let restore = RestoreOnUnwind { young, unreachable };
-    update_and_subtract_refs(young, generation as u32);
+    let examined = update_and_subtract_refs(young, generation as u32);
     let survivors = move_unreachable(young, unreachable, target);
     std::mem::forget(restore);
-    survivors
+    (examined, survivors)
 }
 
 /// Phase 1. Before: no object of `young` is `COLLECTING`. After: each is
@@ -319,8 +339,12 @@ pub(crate) fn subtract_refs(young: &Link) {
 /// objects whose generation bits are `<= generation` (older generations
 /// have larger bits, frozen objects 3, and the scratch lists are empty), and
 /// `COLLECTING` then marks "initialised".
-fn update_and_subtract_refs(young: &Link, generation: u32) {
+///
+/// Returns the size of `young`.
+fn update_and_subtract_refs(young: &Link, generation: u32) -> usize {
+    let mut size = 0;
     for h in young.iter() {
+        size += 1;
         // SAFETY: objects on a list are allocated and hold a live value.
         let header = unsafe { header_ref(h) };
         if !header.has(flags::COLLECTING) {
@@ -330,6 +354,7 @@ fn update_and_subtract_refs(young: &Link, generation: u32) {
         // SAFETY: as above; the vtable matches the box's type.
         unsafe { (header.vtable.subtract_refs)(h, generation + 1) };
     }
+    size
 }
 
 /// `gc_refs -= 1` on every target that is being collected.
@@ -598,7 +623,9 @@ fn delete_garbage(heap: &Heap, weak_cells_before: u64) {
         // SAFETY: `h` is on the list, allocated.
         unsafe { unlink(h) };
         // SAFETY: as above.
-        unsafe { header_ref(h) }.clear(flags::TRACKED);
+        let header = unsafe { header_ref(h) };
+        header.clear(flags::TRACKED | flags::COLLECTING | flags::UNREACHABLE);
+        header.set(flags::DYING);
         heap.note_deallocation();
     }
 }

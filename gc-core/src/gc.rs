@@ -233,7 +233,7 @@ impl<T: 'static> Gc<T> {
         let bits = header.flags();
         let plain = header.weakrefs.get().is_null()
             && header.vtable.finalize.is_none()
-            && bits & (flags::VALUE_DROPPED | flags::DYING) == 0;
+            && bits & (flags::VALUE_DROPPED | flags::CONDEMNED) == 0;
         if !plain {
             // SAFETY: forwarded from the caller.
             unsafe { release(h) };
@@ -268,7 +268,7 @@ impl<T: 'static> Gc<T> {
 pub(crate) unsafe fn release(h: HeaderPtr) {
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
-    if header.has(flags::DYING) {
+    if header.has(flags::CONDEMNED) {
         // A collection is tearing the object down. If its value is already
         // dropped (this was the last reference from the rest of the garbage,
         // or a handle that escaped the teardown), free the box now;

@@ -78,6 +78,11 @@ pub(crate) mod flags {
     /// value is already dropped, and otherwise leaves it to the collector.
     /// Never cleared.
     pub(crate) const DYING: u32 = 1 << 9;
+    /// Either mark of a condemned object: `DYING`, or `UNREACHABLE` on an
+    /// object left on a collection's unreachable list (the collector skips
+    /// the walk that would set `DYING` when no weak reference exists, see
+    /// `collect_main`; no user code can reach the object either way).
+    pub(crate) const CONDEMNED: u32 = DYING | UNREACHABLE;
     // Flags are stored in 16 bits: bits 10-15 are free.
 }
 

@@ -174,6 +174,8 @@ pub(crate) struct Local {
     pub(crate) callback_cells: Cell<usize>,
     /// Weak cells ever created (wrapping).
     pub(crate) weak_cells_created: Cell<u64>,
+    /// Weak cells currently allocated.
+    pub(crate) weak_cells_live: Cell<usize>,
     /// Objects whose type has a finalizer that has not run yet.
     pub(crate) pending_finalizers: Cell<usize>,
 }
@@ -187,6 +189,7 @@ thread_local! {
             deferred: Cell::new(ptr::null()),
             callback_cells: Cell::new(0),
             weak_cells_created: Cell::new(0),
+            weak_cells_live: Cell::new(0),
             pending_finalizers: Cell::new(0),
         }
     };

@@ -73,7 +73,10 @@ pub(crate) struct WeakCell {
 
 impl WeakCell {
     fn new(target: HeaderPtr, callback: Option<Box<dyn FnOnce()>>) -> *const WeakCell {
-        LOCAL.with(|l| l.weak_cells_created.set(l.weak_cells_created.get() + 1));
+        LOCAL.with(|l| {
+            l.weak_cells_created.set(l.weak_cells_created.get() + 1);
+            l.weak_cells_live.set(l.weak_cells_live.get() + 1);
+        });
         let canonical = callback.is_none();
         if !canonical {
             LOCAL.with(|l| l.callback_cells.set(l.callback_cells.get() + 1));
@@ -117,6 +120,7 @@ impl WeakCell {
         // SAFETY: the cell came from `Box::into_raw`; it has no handle left
         // and is on no list, so nothing refers to it.
         drop(unsafe { Box::from_raw(cell.cast_mut()) });
+        LOCAL.with(|l| l.weak_cells_live.set(l.weak_cells_live.get() - 1));
         // The callback's captures may run user code: drop them last.
         drop(callback);
     }
@@ -300,6 +304,12 @@ pub(crate) fn clear_weakrefs(header: &GcHeader, pending: &mut PendingCallbacks) 
 /// readings to know whether user code made weak references meanwhile.
 pub(crate) fn weak_cells_created() -> u64 {
     LOCAL.with(|l| l.weak_cells_created.get())
+}
+
+/// Whether any weak cell exists on this thread (if not, no object has a
+/// weak reference to clear).
+pub(crate) fn weak_cells_exist() -> bool {
+    LOCAL.with(|l| l.weak_cells_live.get() != 0)
 }
 
 /// Whether any cell with a callback exists on this thread (if not, the
