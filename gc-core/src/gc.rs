@@ -240,12 +240,8 @@ impl<T: 'static> Gc<T> {
             return;
         }
         if bits & flags::TRACKED != 0 {
-            // SAFETY: a tracked object is on a list of this thread's heap.
-            unsafe { unlink(h) };
-            header.clear(flags::TRACKED);
-            if let Some(heap) = heap() {
-                heap.note_deallocation();
-            }
+            // SAFETY: tracked, and its value is about to die.
+            unsafe { untrack_dying(h) };
         }
         if bits & flags::DEEP_DROP != 0 {
             // SAFETY: count zero, unlinked, value live, no weak cells.
@@ -275,12 +271,8 @@ pub(crate) unsafe fn release(h: HeaderPtr) {
         // otherwise the collector frees it after dropping the value.
         if header.has(flags::VALUE_DROPPED) {
             if header.has(flags::TRACKED) {
-                // SAFETY: still on the collection's list.
-                unsafe { unlink(h) };
-                header.clear(flags::TRACKED);
-                if let Some(heap) = heap() {
-                    heap.note_deallocation();
-                }
+                // SAFETY: still on the collection's list; its value is gone.
+                unsafe { untrack_dying(h) };
             }
             // SAFETY: no handle is left, the value is dropped and the weak
             // cells were cleared when the object was condemned.
@@ -300,12 +292,8 @@ pub(crate) unsafe fn release(h: HeaderPtr) {
     // Untrack before any callback runs: a collection it triggers must not
     // see an object whose count is zero.
     if header.has(flags::TRACKED) {
-        // SAFETY: a tracked object is on a list of this thread's heap.
-        unsafe { unlink(h) };
-        header.clear(flags::TRACKED);
-        if let Some(heap) = heap() {
-            heap.note_deallocation();
-        }
+        // SAFETY: tracked, and its value is about to die.
+        unsafe { untrack_dying(h) };
     }
     if !callbacks.is_empty() {
         callbacks.run(|payload| {
@@ -316,6 +304,23 @@ pub(crate) unsafe fn release(h: HeaderPtr) {
     unsafe { crate::trashcan::destroy(h) };
     if let Some(payload) = panic {
         std::panic::resume_unwind(payload);
+    }
+}
+
+/// Takes a tracked object whose value is dying (or dead) off its list and
+/// counts the deallocation towards count0, as `PyObject_GC_Del` does.
+///
+/// # Safety
+///
+/// `h` is allocated and on a list of this thread's heap (`TRACKED`).
+#[inline]
+unsafe fn untrack_dying(h: HeaderPtr) {
+    // SAFETY: on a list (caller).
+    unsafe { unlink(h) };
+    // SAFETY: allocated (caller).
+    unsafe { header_ref(h) }.clear(flags::TRACKED);
+    if let Some(heap) = heap() {
+        heap.note_deallocation();
     }
 }
 
