@@ -60,8 +60,10 @@
 //! values are dropped one after another, so a `drop` that used a `Gc` field
 //! could see an object whose value is already gone. Put cleanup logic in a
 //! finalizer, which runs while everything is still valid, or in a field type
-//! that owns no `Gc`. `#[gc(unsafe_no_drop)]` lifts the check for a `Drop`
-//! that never touches its `Gc` fields.
+//! that owns no `Gc`. For a `Drop` that never touches its `Gc` fields,
+//! `#[gc(unsafe_no_drop)]` lifts the check and requires an
+//! `unsafe impl` [`DropOk`] instead, so the promise is made with the
+//! `unsafe` keyword (and `#![forbid(unsafe_code)]` rejects it).
 //!
 //! # Where Rust differs from CPython
 //!
@@ -132,7 +134,7 @@ pub use introspect::{
     GenerationStats, get_objects, get_referents, get_referrers, get_stats, is_finalized, is_tracked,
 };
 pub use object::{AsObject, Object};
-pub use trace::{Trace, Tracer};
+pub use trace::{DropOk, Trace, Tracer};
 pub use weak::{ReferenceError, Weak};
 
 /// Derives [`Trace`] for a struct or enum; see the `gc_derive` crate docs.

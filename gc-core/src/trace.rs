@@ -31,12 +31,14 @@ use crate::weak::Weak;
 /// 4. **Do not create, clone or drop a `Gc`, nor run arbitrary user code,
 ///    inside `trace`.** Panicking is allowed: the collector restores its state
 ///    and propagates the panic.
-/// 5. **A type that implements `Drop` must not dereference, clone or move out
-///    its `Gc` fields in `drop`.** When a garbage cycle is torn down the
-///    values are dropped one by one, so a `Gc` field may point at an object
-///    whose value was already dropped. The derive enforces this by refusing
-///    types that implement `Drop` (see `gc_derive`); use `#[gc(finalize)]`
-///    for cleanup logic.
+/// 5. **A type that implements `Drop` must not dereference, clone, move out,
+///    downgrade or format its `Gc` fields in `drop`.** When a garbage cycle
+///    is torn down the values are dropped one by one, so a `Gc` field may
+///    point at an object whose value was already dropped. The derive enforces
+///    this by refusing types that implement `Drop` (see `gc_derive`); use
+///    `#[gc(finalize)]` for cleanup logic. A derived type that needs a `Drop`
+///    impl says `#[gc(unsafe_no_drop)]` and makes this promise with
+///    `unsafe impl` [`DropOk`], whose contract states the rule in full.
 ///
 /// Reporting *too few* edges is always safe: the objects behind the missing
 /// edges are treated as externally referenced and simply kept alive (a leak,
@@ -91,6 +93,119 @@ pub unsafe trait Trace {
     #[doc(hidden)]
     fn __finalize(&self) {}
 }
+
+/// A promise that the type's `Drop` impl never uses a [`Gc`] it owns: the
+/// `unsafe` half of `#[gc(unsafe_no_drop)]`.
+///
+/// `#[derive(Trace)]` refuses a type that implements `Drop` (rule 5 of
+/// [`Trace`]'s contract). `#[gc(unsafe_no_drop)]` lifts that check, and in
+/// exchange requires `unsafe impl DropOk for Type {}`: the promise is written
+/// with the `unsafe` keyword, next to a `// SAFETY:` comment, and a crate
+/// under `#![forbid(unsafe_code)]` cannot make it. The derive fails to
+/// compile, pointing at `unsafe_no_drop`, when the impl is missing.
+///
+/// Most types want `#[gc(finalize)]` and [`Finalize`](crate::Finalize)
+/// instead: a finalizer runs before anything in a garbage cycle is dropped,
+/// so it may use every `Gc` field.
+///
+/// # Safety
+///
+/// When the collector frees a garbage cycle, it drops the values of the
+/// cycle one after another. While one value's `drop` runs, the objects its
+/// `Gc` fields point to may already have had their values dropped: reading
+/// through such a `Gc` reads a dropped value, and a handle that escapes the
+/// drop keeps pointing at one. An implementation must therefore keep this
+/// contract:
+///
+/// 1. **`Drop::drop` never dereferences a `Gc` the value owns**, directly or
+///    through its fields (`Option<Gc<T>>`, `Vec<Gc<T>>`, `RefCell<..>`, a
+///    field type's own methods): no `*gc`, no `gc.field`, no method call
+///    through it.
+/// 2. **It never clones, moves out of or downgrades one** (`Gc::clone`,
+///    `Option::take`, `mem::replace`, `Gc::downgrade`): the new handle would
+///    outlive the teardown and point at a dropped value.
+/// 3. **It never formats one**: `{:?}` or `{}` on a `Gc`, or on `self` or a
+///    field with a derived `Debug` that reaches a `Gc`, dereferences it.
+/// 4. **Code it calls keeps the same rules**: a helper or a field's own
+///    `Drop` that is passed `&self` or a `Gc` counts as `drop` itself.
+///
+/// Fields that are not `Gc` (counters, file handles, `Rc`s, `#[gc(skip)]`
+/// fields, which keep their targets alive) may be used freely, and the `Gc`
+/// fields are dropped normally after `drop` returns.
+///
+/// # Examples
+///
+/// Unsound: this `drop` reads the name of the next node, which during the
+/// teardown of a garbage cycle may already be dropped.
+///
+/// ```no_run
+/// use gc_core::{DropOk, Gc, Trace};
+/// use std::cell::RefCell;
+///
+/// #[derive(Trace)]
+/// #[gc(unsafe_no_drop)]
+/// struct Node {
+///     name: String,
+///     next: RefCell<Option<Gc<Node>>>,
+/// }
+///
+/// impl Drop for Node {
+///     fn drop(&mut self) {
+///         if let Some(next) = self.next.borrow().as_ref() {
+///             println!("{} -> {}", self.name, next.name); // use-after-free
+///         }
+///     }
+/// }
+///
+/// // WRONG: `drop` dereferences `next`, which breaks rule 1.
+/// unsafe impl DropOk for Node {}
+/// ```
+///
+/// Sound: `drop` touches only `id` and `closed`, never `next`.
+///
+/// ```
+/// use gc_core::{DropOk, Gc, Trace};
+/// use std::cell::{Cell, RefCell};
+/// use std::rc::Rc;
+///
+/// #[derive(Trace)]
+/// #[gc(unsafe_no_drop)]
+/// struct Handle {
+///     id: u32,
+///     next: RefCell<Option<Gc<Handle>>>,
+///     #[gc(skip)]
+///     closed: Rc<Cell<u32>>,
+/// }
+///
+/// impl Drop for Handle {
+///     fn drop(&mut self) {
+///         self.closed.set(self.closed.get() + 1);
+///     }
+/// }
+///
+/// // SAFETY: `drop` only uses `id` and `closed`; it never touches `next`.
+/// unsafe impl DropOk for Handle {}
+///
+/// let closed = Rc::new(Cell::new(0));
+/// let new = |id| {
+///     let closed = closed.clone();
+///     Gc::new(Handle { id, next: RefCell::new(None), closed })
+/// };
+/// let (a, b) = (new(1), new(2));
+/// *a.next.borrow_mut() = Some(b.clone());
+/// *b.next.borrow_mut() = Some(a.clone());
+/// assert_eq!(a.id + b.id, 3);
+/// drop((a, b));
+/// gc_core::collect();
+/// assert_eq!(closed.get(), 2);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has `#[gc(unsafe_no_drop)]` but no `unsafe impl gc_core::DropOk for {Self}`",
+    label = "`#[gc(unsafe_no_drop)]` requires `unsafe impl DropOk for {Self}`",
+    note = "if `{Self}`'s `Drop::drop` never dereferences, clones, moves out of, downgrades or formats a `Gc` it owns, promise it with `// SAFETY: ...` and `unsafe impl gc_core::DropOk for {Self} {{}}`",
+    note = "otherwise remove `#[gc(unsafe_no_drop)]` and the `Drop` impl, and do the cleanup in a finalizer: `#[gc(finalize)]` and `impl gc_core::Finalize for {Self}`"
+)]
+pub unsafe trait DropOk {}
 
 mod sealed {
     pub trait Sealed {}

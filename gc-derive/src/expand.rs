@@ -3,7 +3,8 @@
 //! The output is one `const _: () = { ... };` block holding:
 //!
 //! - the `unsafe impl Trace` (`TRACKED`, `trace`, and the finalizer hooks with `finalize`);
-//! - the blanket-impl conflict that forbids `Drop`, unless `unsafe_no_drop`.
+//! - the blanket-impl conflict that forbids `Drop` ([`no_drop`]), or with `unsafe_no_drop` the
+//!   requirement that the type implements `DropOk` ([`drop_ok`]).
 //!
 //! Every path is absolute (`::core::...`, `<crate>::Trace`) and every local and generic
 //! parameter is `__`-prefixed (locals also get mixed-site hygiene, and `trace`'s type parameter
@@ -16,6 +17,7 @@ use syn::spanned::Spanned as _;
 use syn::{DeriveInput, GenericParam, Generics, Ident};
 
 use crate::ast::{Data, Field, Input, Variant};
+use crate::attr::Setting;
 use crate::bound;
 use crate::errors::Errors;
 use crate::fallback;
@@ -110,7 +112,10 @@ fn expand(input: &Input<'_>) -> TokenStream {
             }
         }
     });
-    let no_drop = input.attrs.unsafe_no_drop.is_none().then(|| no_drop(input));
+    let drop_check = match &input.attrs.unsafe_no_drop {
+        None => no_drop(input),
+        Some(setting) => drop_ok(input, &krate, setting),
+    };
 
     // SAFETY: the generated impl keeps each point of `Trace`'s contract:
     // 1. Only owned edges: `trace` reports nothing itself; it calls `Trace::trace` on shared
@@ -124,9 +129,10 @@ fn expand(input: &Input<'_>) -> TokenStream {
     //    and on the fields' own `trace`, which keep this rule themselves.
     // 4. No `Gc` created, cloned or dropped and no user code run in `trace`: it only borrows
     //    fields and calls their `Trace` impls and the tracer's label methods.
-    // 5. `Drop`: the `no_drop` conflict below rejects any `Drop` impl at compile time, unless
-    //    the user writes `#[gc(unsafe_no_drop)]`, whose name spells out that they take the
-    //    obligation on themselves.
+    // 5. `Drop`: the `no_drop` conflict below rejects any `Drop` impl at compile time. With
+    //    `#[gc(unsafe_no_drop)]`, `drop_ok` requires `unsafe impl DropOk` for the type instead:
+    //    the user takes the obligation on themselves with the `unsafe` keyword, which
+    //    `#![forbid(unsafe_code)]` rejects.
     // Skipped fields (`#[gc(skip)]`) report too few edges, which the contract allows (a leak,
     // never a use-after-free). `TRACKED` may be any value without unsafety; it is exact here.
     quote! {
@@ -143,7 +149,7 @@ fn expand(input: &Input<'_>) -> TokenStream {
                 #finalizer
             }
 
-            #no_drop
+            #drop_check
         };
     }
 }
@@ -250,6 +256,47 @@ fn no_drop(input: &Input<'_>) -> TokenStream {
         impl<__T: ::core::ops::Drop + ?::core::marker::Sized> #name for __T {}
 
         impl #impl_generics #name for #ident #ty_generics #where_clause {}
+    }
+}
+
+/// `#[gc(unsafe_no_drop)]`: instead of forbidding `Drop`, require `<crate>::DropOk`, whose
+/// `unsafe impl` is the user's promise that `drop` never uses a `Gc` (pin-project's
+/// `UnsafeUnpin`). An attribute alone, whatever its name, compiles under
+/// `#![forbid(unsafe_code)]`; the `unsafe impl` does not.
+///
+/// The check is an impl with the type's generics and where-clause, so a generic type needs
+/// `DropOk` for every instantiation, as its `Drop` impl (which must use the same generics,
+/// E0367) covers every one; the impl header also brings the type's implied bounds (`T: 'a` for
+/// a `&'a T` field) into scope. Its method calls a function whose only job is the `DropOk`
+/// bound. Every token of the requirement is spanned on `unsafe_no_drop` in the attribute, and
+/// the function is named after it: a missing impl is reported there, with `DropOk`'s
+/// `on_unimplemented` message and "required by a bound in `unsafe_no_drop`", never a name the
+/// user did not write.
+fn drop_ok(input: &Input<'_>, krate: &syn::Path, setting: &Setting<()>) -> TokenStream {
+    let ident = input.ident();
+    let (impl_generics, ty_generics, where_clause) = input.original.generics.split_for_impl();
+    let span = setting.span();
+    let requirement = Ident::new("unsafe_no_drop", span);
+    let drop_ok: TokenStream = quote!(#krate::DropOk)
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect();
+    let this = quote_spanned!(span=> Self);
+    quote! {
+        fn #requirement<__T: ?::core::marker::Sized + #drop_ok>() {}
+
+        trait __CheckDropOk {
+            fn __check();
+        }
+
+        impl #impl_generics __CheckDropOk for #ident #ty_generics #where_clause {
+            fn __check() {
+                #requirement::<#this>();
+            }
+        }
     }
 }
 

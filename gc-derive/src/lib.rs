@@ -33,7 +33,7 @@
 //! | `#[gc(skip)]` | field or enum variant | not traced, and not counted in `TRACKED`. Safe: reporting too few edges only keeps the objects behind them alive (a leak, never a use-after-free). |
 //! | `#[gc(bound = "T: Trace, U: Clone")]` | type | where-predicates that replace the inferred ones ([Bounds](#bounds)). `""` means none. |
 //! | `#[gc(finalize)]` | type | the type has a finalizer, Python's `__del__`: it must `impl gc_core::Finalize`, or the derive fails to compile, pointing at `finalize`. |
-//! | `#[gc(unsafe_no_drop)]` | type | allows a `Drop` impl; see [Drop](#drop). |
+//! | `#[gc(unsafe_no_drop)]` | type | allows a `Drop` impl that never uses the type's `Gc`s; requires `unsafe impl gc_core::DropOk` for the type, or the derive fails to compile, pointing at `unsafe_no_drop`. See [Drop](#drop). |
 //! | `#[gc(crate = "path")]` | type | the path of gc-core when it is not `::gc_core` (renamed dependency, re-export). |
 //!
 //! Keys can share one `#[gc(...)]` or be split over several. Unknown keys, duplicates, values
@@ -93,7 +93,9 @@
 //!   `()` in place of `Node` is explained in [Recursive types](#recursive-types).
 //! - With `#[gc(finalize)]`, the impl also sets `__HAS_FINALIZER` and forwards `__finalize` to
 //!   `Finalize::finalize`.
-//! - The last three items reject a `Drop` impl on `Node` ([Drop](#drop)).
+//! - The last three items reject a `Drop` impl on `Node` ([Drop](#drop)). With
+//!   `#[gc(unsafe_no_drop)]` they are replaced by a check that `Node` implements
+//!   `gc_core::DropOk`.
 //!
 //! Every path is absolute and every local is `__`-prefixed, so the output compiles next to user
 //! items named `Gc`, `Trace`, `Option`, `core`..., inside `#![no_implicit_prelude]` modules, and
@@ -208,13 +210,23 @@
 //! rule, point 5 of `Trace`'s safety contract), or be `#[gc(skip)]`, which keeps its `Gc`
 //! targets alive.
 //!
-//! The escape hatch is `#[gc(unsafe_no_drop)]`, for a `Drop` that never dereferences, clones or
-//! moves out the type's `Gc` fields. Writing it is a promise in the sense of `unsafe`: the
-//! compiler no longer checks.
+//! The escape hatch is `#[gc(unsafe_no_drop)]`, for a `Drop` that never dereferences, clones,
+//! moves out of, downgrades or formats the `Gc`s the type owns. The compiler cannot check that,
+//! so the attribute does not make the promise by itself: it requires an `unsafe impl` of the
+//! marker trait `gc_core::DropOk` for the type (pin-project's `UnsafeUnpin` pattern), whose
+//! safety contract spells the rule out. Without the impl the derive fails to compile:
+//!
+//! ```text
+//! error[E0277]: `Tracked` has `#[gc(unsafe_no_drop)]` but no `unsafe impl gc_core::DropOk for Tracked`
+//! ```
+//!
+//! and a crate under `#![forbid(unsafe_code)]` cannot write the impl at all.
 //!
 //! ```rust,ignore
+//! use gc_core::{DropOk, Gc, Trace};
+//!
 //! #[derive(Trace)]
-//! #[gc(unsafe_no_drop)] // `drop` only touches `id`
+//! #[gc(unsafe_no_drop)]
 //! struct Tracked {
 //!     next: Option<Gc<Tracked>>,
 //!     id: u64,
@@ -225,7 +237,14 @@
 //!         LIVE_IDS.with(|ids| ids.borrow_mut().remove(&self.id));
 //!     }
 //! }
+//!
+//! // SAFETY: `drop` only touches `id`, never `next`.
+//! unsafe impl DropOk for Tracked {}
 //! ```
+//!
+//! A generic type needs `DropOk` wherever its own bounds hold, like its `Drop` impl: write the
+//! impl with the type's generics and where-clause, no more (`unsafe impl<T> DropOk for
+//! Tracked<T> {}`).
 //!
 //! # Module map
 //!
@@ -256,8 +275,9 @@ use syn::{DeriveInput, parse_macro_input};
 ///
 /// Attributes: `#[gc(skip)]` on a field or variant; `#[gc(bound = "...")]`,
 /// `#[gc(finalize)]`, `#[gc(unsafe_no_drop)]` and `#[gc(crate = "...")]` on the type. The type
-/// must not implement `Drop` unless it says `#[gc(unsafe_no_drop)]`; use `#[gc(finalize)]` for
-/// cleanup. See the [`gc_derive`](crate) crate docs for the expansion and the rules.
+/// must not implement `Drop` unless it says `#[gc(unsafe_no_drop)]` and has an
+/// `unsafe impl gc_core::DropOk`; use `#[gc(finalize)]` for cleanup. See the
+/// [`gc_derive`](crate) crate docs for the expansion and the rules.
 #[proc_macro_derive(Trace, attributes(gc))]
 pub fn derive_trace(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

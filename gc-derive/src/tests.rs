@@ -452,20 +452,43 @@ fn finalize_sets_the_hooks() {
 }
 
 #[test]
-fn unsafe_no_drop_removes_the_drop_check() {
+fn unsafe_no_drop_requires_drop_ok_instead_of_the_drop_check() {
     let name = expand::no_drop_trait().to_string();
-    assert!(
-        expand(quote!(
-            struct S;
-        ))
-        .contains(&name)
+    let output = expand(quote!(
+        struct S;
+    ));
+    assert!(output.contains(&name));
+    assert_lacks(&output, "DropOk");
+
+    let output = expand(quote!(
+        #[gc(unsafe_no_drop)]
+        struct S;
+    ));
+    assert!(!output.contains(&name));
+    assert_contains(
+        &output,
+        "fn unsafe_no_drop<__T: ?::core::marker::Sized + ::gc_core::DropOk>() {} \
+         trait __CheckDropOk { fn __check(); } \
+         impl __CheckDropOk for S { fn __check() { unsafe_no_drop::<Self>(); } }",
     );
-    assert!(
-        !expand(quote!(
-            #[gc(unsafe_no_drop)]
-            struct S;
-        ))
-        .contains(&name)
+}
+
+#[test]
+fn drop_ok_check_uses_the_original_generics_and_crate_path() {
+    let output = expand(quote! {
+        #[gc(unsafe_no_drop, crate = "my::gc")]
+        struct S<'a, T: Clone + ?Sized = str, const N: usize = 1>(&'a T)
+        where
+            T: Copy;
+    });
+    assert_lacks(&output, "gc_core");
+    assert_contains(
+        &output,
+        "fn unsafe_no_drop<__T: ?::core::marker::Sized + my::gc::DropOk>() {}",
+    );
+    assert_contains(
+        &output,
+        "impl<'a, T: Clone + ?Sized, const N: usize> __CheckDropOk for S<'a, T, N> where T: Copy {",
     );
 }
 

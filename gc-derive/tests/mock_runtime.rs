@@ -75,6 +75,13 @@ pub trait Finalize {
     fn finalize(&self);
 }
 
+/// The promise behind `#[gc(unsafe_no_drop)]`.
+///
+/// # Safety
+///
+/// As gc-core's `DropOk`.
+pub unsafe trait DropOk {}
+
 /// Records each edge as `(label path, address)`.
 #[derive(Default)]
 struct Recorder {
@@ -259,6 +266,26 @@ impl Drop for Dropping {
     fn drop(&mut self) {}
 }
 
+// SAFETY: `drop` does nothing.
+unsafe impl DropOk for Dropping {}
+
+/// `unsafe_no_drop` on a generic type with a lifetime: the check keeps the generics, the
+/// where-clause and the implied `T: 'a`.
+#[derive(Trace)]
+#[gc(unsafe_no_drop)]
+struct DroppingRef<'a, T, const N: usize>(#[gc(skip)] &'a [T; N], u32)
+where
+    T: Clone;
+
+impl<T: Clone, const N: usize> Drop for DroppingRef<'_, T, N> {
+    fn drop(&mut self) {
+        self.1 = 0;
+    }
+}
+
+// SAFETY: `drop` only touches the `u32`.
+unsafe impl<T: Clone, const N: usize> DropOk for DroppingRef<'_, T, N> {}
+
 #[derive(Trace)]
 #[gc(bound = "T: Trace")]
 struct Bounded<T>(Option<Box<T>>);
@@ -326,6 +353,9 @@ mod hostile {
     impl ::std::ops::Drop for D {
         fn drop(&mut self) {}
     }
+
+    // SAFETY: `drop` does nothing.
+    unsafe impl ::gc_core::DropOk for D {}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,6 +458,9 @@ fn finalizer_hooks() {
 #[test]
 fn escape_hatches_and_renames() {
     assert!(!tracked(&Dropping(1)));
+    let gcs = [Gc::new(1_u8)];
+    let dropping = DroppingRef(&gcs, 2);
+    assert!(!tracked(&dropping) && labels(&dropping).is_empty());
     assert!(!tracked(&Bounded::<u8>(None)));
     assert!(tracked(&Bounded::<Gc<u8>>(None)));
     let r = renamed::R(Gc::new(1u8), Gc::new(2u8));

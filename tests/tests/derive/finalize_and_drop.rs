@@ -1,12 +1,12 @@
 //! `#[gc(finalize)]`: the derive wires `Finalize::finalize` into the runtime, which runs it
 //! once, at refcount death or in a collection, while every field (and every `Gc` in a garbage
-//! cycle) is still valid. `#[gc(unsafe_no_drop)]`: a `Drop` impl that never touches the `Gc`
-//! fields compiles and runs exactly once per value.
+//! cycle) is still valid. `#[gc(unsafe_no_drop)]` with `unsafe impl DropOk`: a `Drop` impl that
+//! never touches the `Gc` fields compiles and runs exactly once per value.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use gc_core::{Finalize, FinalizerPolicy, Gc, Trace};
+use gc_core::{DropOk, Finalize, FinalizerPolicy, Gc, Trace};
 
 use crate::assert_heap_clean;
 
@@ -143,8 +143,8 @@ fn only_opted_in_types_have_a_finalizer() {
 // ---------------------------------------------------------------------------------------------
 // `#[gc(unsafe_no_drop)]`
 
-/// A `Drop` impl that only counts: it never dereferences, clones or moves the `Gc` field, which
-/// is what the attribute promises.
+/// A `Drop` impl that only counts: it never dereferences, clones, moves, downgrades or formats
+/// the `Gc` field, which is what the `unsafe impl DropOk` promises.
 #[derive(Trace)]
 #[gc(unsafe_no_drop)]
 struct Counted {
@@ -158,6 +158,9 @@ impl Drop for Counted {
         self.drops.set(self.drops.get() + 1);
     }
 }
+
+// SAFETY: `drop` only touches `drops`, never `next`.
+unsafe impl DropOk for Counted {}
 
 #[test]
 fn unsafe_no_drop_allows_a_drop_impl() {
@@ -202,6 +205,9 @@ impl<T> Drop for Guard<T> {
         self.log.borrow_mut().push("drop".into());
     }
 }
+
+// SAFETY: `drop` only touches `log`, never `held`.
+unsafe impl<T> DropOk for Guard<T> {}
 
 #[test]
 fn finalize_then_drop() {

@@ -81,6 +81,9 @@ mod hostile {
         fn drop(&mut self) {}
     }
 
+    // SAFETY: `drop` does nothing.
+    unsafe impl ::gc_core::DropOk for Dropping {}
+
     #[derive(::gc_core::Trace)]
     pub struct Unit;
 
@@ -179,6 +182,17 @@ mod renamed {
         Left(L),
         Right(R),
     }
+
+    #[derive(Trace)]
+    #[gc(crate = "gc_renamed", unsafe_no_drop)]
+    pub(super) struct Dropping(pub(super) Option<Gc<Dropping>>);
+
+    impl Drop for Dropping {
+        fn drop(&mut self) {}
+    }
+
+    // SAFETY: `drop` does nothing.
+    unsafe impl gc_renamed::DropOk for Dropping {}
 }
 
 /// A facade that re-exports the runtime, as a framework built on gc-core would.
@@ -212,12 +226,14 @@ fn crate_attribute_with_a_renamed_or_reexported_runtime() {
     };
     assert_edges(&left, &[("Left.0", id(target))]);
     assert!(!tracked(&renamed::Either::<u8, u16>::Right(2)));
+    let dropping = Gc::new(renamed::Dropping(None));
+    assert!(dropping.0.is_none() && gc_core::is_tracked(&dropping));
 
     let wrapped = Gc::new(facade::Wrapped(leaf(2), 0));
     assert_edges(&wrapped, &[(".0", id(&wrapped.0))]);
     assert_eq!(wrapped.1, 0);
 
-    drop((first, second, left, wrapped));
+    drop((first, second, left, dropping, wrapped));
     assert_heap_clean();
 }
 
@@ -227,7 +243,7 @@ fn crate_attribute_with_a_renamed_or_reexported_runtime() {
 mod lint_clean {
     use std::cell::RefCell;
 
-    use gc_core::{Finalize, Gc, Trace};
+    use gc_core::{DropOk, Finalize, Gc, Trace};
 
     #[derive(Trace)]
     pub(super) struct Named {
@@ -263,6 +279,22 @@ mod lint_clean {
     impl<T> Finalize for Finalized<T> {
         fn finalize(&self) {}
     }
+
+    #[derive(Trace)]
+    #[gc(unsafe_no_drop)]
+    pub(super) struct Dropping<'a, T: 'static, const N: usize>(
+        pub(super) [Gc<T>; N],
+        #[gc(skip)] pub(super) &'a std::cell::Cell<u32>,
+    );
+
+    impl<T, const N: usize> Drop for Dropping<'_, T, N> {
+        fn drop(&mut self) {
+            self.1.set(self.1.get() + 1);
+        }
+    }
+
+    // SAFETY: `drop` only touches the `Cell`, never the `Gc`s.
+    unsafe impl<T, const N: usize> DropOk for Dropping<'_, T, N> {}
 }
 
 #[test]
@@ -310,6 +342,10 @@ fn lint_clean_derives_work() {
 
     let finalized = Gc::new(lint_clean::Finalized(vec![target.clone()]));
     assert_edges(&finalized, &[(".0[0]", id(&finalized.0[0]))]);
+
+    let drops = std::cell::Cell::new(0);
+    drop(lint_clean::Dropping([target.clone()], &drops));
+    assert_eq!(drops.get(), 1);
 
     drop((target, tuple, finalized));
     assert_heap_clean();

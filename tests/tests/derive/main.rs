@@ -11,7 +11,7 @@
 //! | `shapes` | an AST enum, a generic tree, a `HashMap` scope, tuple and unit structs, nested `Option<RefCell<..>>`, const generics, `#[gc(skip)]` |
 //! | `generics` | inferred bounds, `#[gc(bound = "..")]`, kept `where` clauses, defaults, projections |
 //! | `untracking` | `TRACKED` and `is_tracked` per type: `Wrapper<u32>` vs `Wrapper<Gc<X>>`, skipped, `Weak`/`Rc` only |
-//! | `finalize_and_drop` | `#[gc(finalize)]` and `#[gc(unsafe_no_drop)]` at refcount death and in collections |
+//! | `finalize_and_drop` | `#[gc(finalize)]`, and `#[gc(unsafe_no_drop)]` with `unsafe impl DropOk`, at refcount death and in collections |
 //! | `collect` | cycles built from each derived shape, collected by `gc_core::collect()` |
 //! | `hygiene` | hostile names, `#[no_implicit_prelude]`, a renamed crate, `#[deny(warnings)]` |
 
