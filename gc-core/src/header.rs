@@ -221,7 +221,8 @@ impl GcHeader {
     }
 
     /// One more `Object` handle; `false` if the in-header count is full
-    /// and the caller must count it elsewhere.
+    /// and the caller must count it elsewhere (so this count never
+    /// overflows; the side table's aborts on overflow).
     #[inline]
     pub(crate) fn inc_objects(&self) -> bool {
         let n = self.objects.get();
@@ -241,6 +242,14 @@ impl GcHeader {
     /// `Object` handles counted in the header.
     pub(crate) fn objects(&self) -> u16 {
         self.objects.get()
+    }
+
+    /// Overwrites the strong and in-header `Object` counts, so that tests
+    /// can reach an overflow without leaking `usize::MAX` handles.
+    #[cfg(test)]
+    pub(crate) fn forge_counts(&self, strong: usize, objects: u16) {
+        self.strong.set(strong);
+        self.objects.set(objects);
     }
 
     /// The generation list the object is on, if tracked (3 = permanent).

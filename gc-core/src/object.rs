@@ -204,17 +204,19 @@ pub(crate) fn short_type_name(full: &str) -> String {
     out
 }
 
-/// Counts a new `Object` handle to `h` (see `GcHeader::objects`).
+/// Counts a new `Object` handle to `h` (see `GcHeader::objects`). The
+/// header's count saturates and the excess goes to the heap's side table,
+/// whose count aborts on overflow, as `Rc`'s counts do.
 fn count_object(h: HeaderPtr) {
     // SAFETY: the caller holds a strong handle.
     if !unsafe { header_ref(h) }.inc_objects()
         && let Some(heap) = crate::state::heap()
     {
-        *heap
-            .object_overflow
-            .borrow_mut()
-            .entry(h.as_ptr().addr())
-            .or_insert(0) += 1;
+        let mut overflow = heap.object_overflow.borrow_mut();
+        let count = overflow.entry(h.as_ptr().addr()).or_insert(0);
+        *count = count
+            .checked_add(1)
+            .unwrap_or_else(|| std::process::abort());
     }
 }
 

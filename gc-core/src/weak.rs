@@ -56,7 +56,8 @@ pub(crate) struct WeakCell {
     /// The object, until its weak references are cleared.
     target: Cell<Option<HeaderPtr>>,
     /// `Weak` handles to this cell, plus one while its callback is pending.
-    /// At zero the cell is unlisted and freed.
+    /// At zero the cell is unlisted and freed. Aborts on overflow
+    /// ([`WeakCell::inc_handles`]).
     handles: Cell<usize>,
     /// The next (older) cell of the same object.
     next: Cell<*const WeakCell>,
@@ -91,6 +92,18 @@ impl WeakCell {
         }))
     }
 
+    /// Counts one more handle. Aborts on overflow, as `Rc` does: wrapping to
+    /// zero would let the cell be freed while handles remain, and the count
+    /// cannot overflow without leaking `usize::MAX` handles (`mem::forget`).
+    #[inline]
+    fn inc_handles(&self) {
+        let n = self.handles.get().wrapping_add(1);
+        self.handles.set(n);
+        if n == 0 {
+            std::process::abort();
+        }
+    }
+
     fn take_callback(&self) -> Option<Box<dyn FnOnce()>> {
         let callback = self.callback.take();
         if callback.is_some() {
@@ -123,6 +136,15 @@ impl WeakCell {
         LOCAL.with(|l| l.weak_cells_live.set(l.weak_cells_live.get() - 1));
         // The callback's captures may run user code: drop them last.
         drop(callback);
+    }
+}
+
+#[cfg(test)]
+impl<T: 'static> Weak<T> {
+    /// Overwrites the handle count of this `Weak`'s cell, so that tests can
+    /// reach an overflow without leaking `usize::MAX` handles.
+    pub(crate) fn forge_handles(&self, handles: usize) {
+        self.cell().expect("not `Weak::new()`").handles.set(handles);
     }
 }
 
@@ -188,7 +210,7 @@ impl<T: 'static> Weak<T> {
             // SAFETY: listed cells are live.
             let cell = unsafe { &*cur };
             if cell.canonical {
-                cell.handles.set(cell.handles.get() + 1);
+                cell.inc_handles();
                 // SAFETY: listed, so live; a handle was counted above.
                 return unsafe { Weak::from_cell(cur) };
             }
@@ -294,7 +316,7 @@ pub(crate) fn clear_weakrefs(header: &GcHeader, pending: &mut PendingCallbacks) 
         cur = cell.next.replace(ptr::null());
         cell.target.set(None);
         if !cell.canonical && !cell.in_trash.replace(false) {
-            cell.handles.set(cell.handles.get() + 1);
+            cell.inc_handles();
             pending.0.push(this);
         }
     }
@@ -341,12 +363,12 @@ impl Tracer for MarkTrash {
 
 /// Total `Weak` handles to `header`'s object.
 pub(crate) fn weak_count(header: &GcHeader) -> usize {
-    let mut count = 0;
+    let mut count: usize = 0;
     let mut cur = header.weakrefs.get();
     while !cur.is_null() {
         // SAFETY: listed cells are live.
         let cell = unsafe { &*cur };
-        count += cell.handles.get();
+        count = count.saturating_add(cell.handles.get());
         cur = cell.next.get();
     }
     count
@@ -387,7 +409,7 @@ impl<T: 'static> Clone for Weak<T> {
             // SAFETY: the target is live (not cleared) and a `GcBox<T>`.
             return unsafe { Weak::to(h) };
         }
-        cell.handles.set(cell.handles.get() + 1);
+        cell.inc_handles();
         Weak {
             cell: self.cell,
             _marker: PhantomData,

@@ -3,6 +3,8 @@
 
 mod util;
 
+#[cfg(unix)]
+mod counts;
 mod lists;
 mod phases;
 mod teardown;
