@@ -149,7 +149,8 @@ impl<T: 'static> Weak<T> {
 }
 
 /// Callbacks due after an object's weak references were cleared, in order
-/// (newest first per object). Each cell carries a handle held for it.
+/// (newest first per object). Each cell carries a handle held for it, which
+/// keeps the cell (not the callback) alive until its turn.
 #[derive(Default)]
 pub(crate) struct PendingCallbacks(Vec<*const WeakCell>);
 
@@ -160,16 +161,34 @@ impl PendingCallbacks {
 
     /// Runs every callback, handing each panic to `on_panic`; every callback
     /// runs even if an earlier one panicked.
+    ///
+    /// A callback runs only if a `Weak` to its cell is still alive when its
+    /// turn comes: an earlier callback may have dropped the last one (a weak
+    /// collection's `clear`, say), which cancels it as dropping it before
+    /// the object died would have. A cancelled callback is dropped instead,
+    /// and a panic from dropping its captures is handled like a panic from
+    /// running it. Either way the callback is first taken out of its cell,
+    /// so its user code runs outside any borrow of the library's state.
     pub(crate) fn run(self, mut on_panic: impl FnMut(Box<dyn std::any::Any + Send>)) {
         for cell in self.0 {
-            // SAFETY: the pending list holds a handle of each cell.
-            let callback = unsafe { &*cell }.take_callback();
-            if let Some(callback) = callback
-                && let Err(payload) = catch_unwind(AssertUnwindSafe(callback))
-            {
-                on_panic(payload);
+            // SAFETY: the pending list holds a handle of each cell, so the
+            // cell is still allocated.
+            let this = unsafe { &*cell };
+            let callback = this.take_callback();
+            // Only the pending list's own handle is left: no user `Weak`.
+            let cancelled = this.handles.get() == 1;
+            if let Some(callback) = callback {
+                let outcome = if cancelled {
+                    catch_unwind(AssertUnwindSafe(move || drop(callback)))
+                } else {
+                    catch_unwind(AssertUnwindSafe(callback))
+                };
+                if let Err(payload) = outcome {
+                    on_panic(payload);
+                }
             }
-            // SAFETY: releases the handle the pending list held.
+            // SAFETY: releases the handle the pending list held (the cell's
+            // callback is already taken: this frees no user data).
             unsafe { WeakCell::release(cell) };
         }
     }
