@@ -26,17 +26,19 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::rc::Rc;
+use std::rc::{self, Rc};
 
 use crate::gc::Gc;
 use crate::trace::{Trace, Tracer};
 use crate::weak::Weak;
 
-/// Shared between a collection and its entries' callbacks.
+/// Shared between a collection and its entries' callbacks. Only the
+/// collection holds it strongly; each callback holds an `rc::Weak` to it.
 struct Deaths<P> {
     /// Entries whose member is alive.
     live: Cell<usize>,
-    /// Keys of entries whose member died, to reclaim at the next `&mut`.
+    /// What names the entries whose member died (their key, or a weak
+    /// handle to it), to reclaim at the next `&mut`.
     dead: RefCell<Vec<P>>,
 }
 
@@ -48,7 +50,7 @@ impl<P> Deaths<P> {
         })
     }
 
-    /// A `Weak` to `gc` whose death is recorded under `key`.
+    /// A `Weak` to `gc` whose death queues `key`.
     fn watch<T: 'static>(self: &Rc<Self>, gc: &Gc<T>, key: P) -> Weak<T>
     where
         P: 'static,
@@ -78,15 +80,20 @@ impl<P> Deaths<P> {
         self.live.set(0);
     }
 
-    /// Removes the entries whose member died since the last purge. A queued
-    /// key may name an entry that was replaced by a live one meanwhile:
-    /// `is_dead` checks the entry before it goes.
-    fn purge<E>(&self, entries: &mut HashMap<P, E>, is_dead: impl Fn(&E) -> bool)
-    where
-        P: Eq + Hash,
-    {
-        for key in self.take_dead() {
-            if entries.get(&key).is_some_and(&is_dead) {
+    /// Removes the entries whose member died since the last purge. `locate`
+    /// turns what a callback queued into the entry's key (`None`: the entry
+    /// is gone). A queued key may name an entry that was replaced by a live
+    /// one meanwhile: `is_dead` checks the entry before it goes.
+    fn purge<Q: Eq + Hash, E>(
+        &self,
+        entries: &mut HashMap<Q, E>,
+        locate: impl Fn(P) -> Option<Q>,
+        is_dead: impl Fn(&E) -> bool,
+    ) {
+        for queued in self.take_dead() {
+            if let Some(key) = locate(queued)
+                && entries.get(&key).is_some_and(&is_dead)
+            {
                 entries.remove(&key);
             }
         }
@@ -145,7 +152,8 @@ impl<T: 'static> WeakSet<T> {
 
     /// Reclaims the storage of dead members.
     pub fn purge(&mut self) {
-        self.deaths.purge(&mut self.entries, |w| !w.is_alive());
+        self.deaths
+            .purge(&mut self.entries, Some, |w| !w.is_alive());
     }
 
     /// Adds `member`; returns whether it was not a member yet.
@@ -205,12 +213,16 @@ impl<T: 'static> WeakSet<T> {
 /// assert!(cache.is_empty());
 /// ```
 pub struct WeakValueMap<K: Eq + Hash + 'static, T: 'static> {
+    /// The map owns its keys: each `SharedKey`'s `Rc` has no other strong
+    /// handle (see the `Trace` impl).
     entries: HashMap<SharedKey<K>, Weak<T>>,
-    deaths: Rc<Deaths<SharedKey<K>>>,
+    /// The death callbacks queue a weak handle to their entry's key.
+    deaths: Rc<Deaths<rc::Weak<K>>>,
 }
 
-/// A key shared between the map and its entry's callback, so a death can
-/// name the entry to reclaim without requiring `K: Clone`.
+/// A key in an `Rc`, so that its entry's death callback can name it
+/// through an `rc::Weak` without requiring `K: Clone`. The entry holds the
+/// only strong handle, except inside [`WeakValueMap::purge`].
 struct SharedKey<K>(Rc<K>);
 
 impl<K: PartialEq> PartialEq for SharedKey<K> {
@@ -254,15 +266,35 @@ impl<K: Eq + Hash + 'static, T: 'static> WeakValueMap<K, T> {
 
     /// Reclaims the storage of entries whose value died.
     pub fn purge(&mut self) {
-        self.deaths.purge(&mut self.entries, |w| !w.is_alive());
+        // An upgraded key is a second strong handle only until its entry is
+        // looked up (and removed): within this `&mut self` call.
+        self.deaths.purge(
+            &mut self.entries,
+            |key| key.upgrade().map(SharedKey),
+            |w| !w.is_alive(),
+        );
     }
 
-    /// Maps `key` to `value`; returns the previous live value, if any.
+    /// Maps `key` to `value`; returns the previous live value, if any. An
+    /// existing entry keeps its key, as with `HashMap::insert`.
     pub fn insert(&mut self, key: K, value: &Gc<T>) -> Option<Gc<T>> {
         self.purge();
-        let key = SharedKey(Rc::new(key));
-        let weak = self.deaths.watch(value, SharedKey(key.0.clone()));
-        let old = self.entries.insert(key, weak)?.upgrade();
+        let existing = self
+            .entries
+            .get_key_value(&key)
+            .map(|(shared, _)| Rc::downgrade(&shared.0));
+        let Some(existing) = existing else {
+            let key = Rc::new(key);
+            let weak = self.deaths.watch(value, Rc::downgrade(&key));
+            self.entries.insert(SharedKey(key), weak);
+            return None;
+        };
+        let weak = self.deaths.watch(value, existing);
+        let slot = self
+            .entries
+            .get_mut(&key)
+            .expect("the entry was just found");
+        let old = std::mem::replace(slot, weak).upgrade();
         if old.is_some() {
             self.deaths.forget_live();
         }
@@ -344,7 +376,8 @@ impl<T: 'static, V> WeakKeyMap<T, V> {
 
     /// Reclaims the entries, values included, whose key died.
     pub fn purge(&mut self) {
-        self.deaths.purge(&mut self.entries, |(w, _)| !w.is_alive());
+        self.deaths
+            .purge(&mut self.entries, Some, |(w, _)| !w.is_alive());
     }
 
     /// Maps `key` to `value`; returns the previous value for that object.
@@ -444,17 +477,25 @@ unsafe impl<T: 'static> Trace for WeakSet<T> {
     }
 }
 
-// SAFETY: keys are owned (traced once each); values are weak edges.
+// SAFETY: the map owns its keys, so it reports each key's edges, once
+// (rules 1 and 2); values are weak edges. Each key lives in an `Rc` whose
+// only strong handle is its entry's `SharedKey`: the entry's death callback
+// and the dead queue hold `rc::Weak`s, which own nothing, and no method hands
+// out an `Rc` (`iter` lends `&K`). The one other strong handle is the
+// temporary that `purge` upgrades a queued key to, dropped before `purge`
+// returns; `purge` runs with `&mut self`, and tracing needs `&self`, so no
+// trace sees it (a map inside an object is reached mutably only through a
+// `RefCell`, whose `Trace` skips it while it is mutably borrowed). So the
+// `Gc`s inside a key are owned by the map alone, and its object's count of
+// references to them is exact.
 unsafe impl<K: Eq + Hash + Trace + 'static, T: 'static> Trace for WeakValueMap<K, T> {
     const TRACKED: bool = K::TRACKED;
 
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         for (i, (key, weak)) in self.entries.iter().enumerate() {
             tracer.index(i, |t| {
-                // The key is shared with a pending callback only through an
-                // `Rc` that callback cannot use to reach a `Gc`; the map owns
-                // it, so its edges are reported here once.
-                t.field("key", |t| key.0.trace(t));
+                // The key itself: `Rc`'s own `Trace` reports nothing.
+                t.field("key", |t| K::trace(&key.0, t));
                 t.field("value", |t| weak.trace(t));
             });
         }

@@ -5,6 +5,7 @@
 mod common;
 
 use std::cell::RefCell;
+use std::hash::{Hash, Hasher};
 use std::rc::Rc;
 
 use common::expect_panic;
@@ -136,4 +137,74 @@ fn a_cancelled_callback_whose_captures_panic_is_handled_like_a_panicking_one() {
         assert!(!weak.is_alive());
         assert_eq!(gc::collect(), 0, "cycle: {cycle}");
     }
+}
+
+/// An untracked object: it dies by reference counting only.
+#[derive(Trace)]
+struct Item(u32);
+
+/// A `WeakValueMap` key that holds a strong edge to the map's owner.
+#[derive(Trace)]
+struct Key {
+    tag: u32,
+    owner: Gc<Registry>,
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.tag == other.tag
+    }
+}
+
+impl Eq for Key {}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.tag.hash(state);
+    }
+}
+
+#[derive(Trace)]
+struct Registry {
+    map: RefCell<WeakValueMap<Key, Item>>,
+}
+
+/// Issue 9, bug 7: the map owns its keys, so their strong edges are traced,
+/// each once: a registry -> map key -> registry cycle is collected, while an
+/// outside handle keeps it alive even with a dead entry waiting for a purge.
+#[test]
+fn weak_value_map_keys_are_traced_once_and_their_cycles_collected() {
+    gc::collect();
+    let value = Gc::new(Item(1));
+    let short_lived = Gc::new(Item(2));
+    let r = Gc::new(Registry {
+        map: RefCell::new(WeakValueMap::new()),
+    });
+    let weak = Gc::downgrade(&r);
+    {
+        let mut map = r.map.borrow_mut();
+        let owner = r.clone();
+        map.insert(Key { tag: 1, owner }, &value);
+        let owner = r.clone();
+        map.insert(Key { tag: 2, owner }, &short_lived);
+    }
+    drop(short_lived);
+    assert_eq!(r.map.borrow().len(), 1);
+    assert_eq!(Gc::strong_count(&r), 3);
+    // Two keys refer to `r` and its own handle is outside: reachable.
+    assert_eq!(gc::collect(), 0);
+    assert!(weak.is_alive());
+
+    r.map.borrow_mut().purge();
+    let labels: Vec<String> = Gc::to_object(&r)
+        .edges()
+        .into_iter()
+        .map(|(label, _)| label)
+        .collect();
+    assert_eq!(labels, ["map[0].key.owner"]);
+
+    drop(r);
+    assert_eq!(gc::collect(), 1, "registry -> key -> registry is garbage");
+    assert!(!weak.is_alive());
+    assert_eq!(Gc::weak_count(&value), 0, "the map's entry died with it");
 }
