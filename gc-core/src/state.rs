@@ -178,6 +178,11 @@ pub(crate) struct Local {
     pub(crate) weak_cells_live: Cell<usize>,
     /// Objects whose type has a finalizer that has not run yet.
     pub(crate) pending_finalizers: Cell<usize>,
+    /// The running collection's trash epoch (`weak::begin_trash_epoch`);
+    /// 0 when no collection is running.
+    pub(crate) trash_epoch: Cell<u64>,
+    /// The last trash epoch begun on this thread.
+    pub(crate) trash_epochs: Cell<u64>,
 }
 
 thread_local! {
@@ -191,6 +196,8 @@ thread_local! {
             weak_cells_created: Cell::new(0),
             weak_cells_live: Cell::new(0),
             pending_finalizers: Cell::new(0),
+            trash_epoch: Cell::new(0),
+            trash_epochs: Cell::new(0),
         }
     };
     static OWNER: HeapOwner = const { HeapOwner };

@@ -11,7 +11,9 @@
 //!   `Weak`s remain;
 //! - an object that survives a collection after its weak references were
 //!   cleared (resurrected, or saved by `SAVEALL`) keeps working with new
-//!   `Weak`s, while the old ones stay dead, as in CPython.
+//!   `Weak`s, while the old ones stay dead, as in CPython; the `Weak`s it
+//!   owns call back again once that collection is over (a collection's
+//!   "in the trash" mark is valid for that collection only).
 //!
 //! Plain `Weak`s to one object share one canonical cell (CPython's shared
 //! `ref(obj)`), so `downgrade` allocates only the first time.
@@ -66,10 +68,13 @@ pub(crate) struct WeakCell {
     callback: Cell<Option<Box<dyn FnOnce()>>>,
     /// Made by `downgrade` (no callback): the object's shared cell.
     canonical: bool,
-    /// Set during a collection when the cell's handle is owned by an object
-    /// of the garbage: its callback must not fire (CPython: a weakref in
-    /// the trash never calls back).
-    in_trash: Cell<bool>,
+    /// The trash epoch (see [`begin_trash_epoch`]) of the collection that
+    /// found this cell's handle owned by an object of its garbage: while
+    /// that collection runs, the callback must not fire (CPython: a weakref
+    /// in the trash never calls back). The mark means nothing once that
+    /// collection is over: a garbage object that survives it (`SAVEALL`,
+    /// PEP 442 resurrection) keeps working weak references. 0: never marked.
+    in_trash: Cell<u64>,
 }
 
 impl WeakCell {
@@ -88,7 +93,7 @@ impl WeakCell {
             next: Cell::new(ptr::null()),
             callback: Cell::new(callback),
             canonical,
-            in_trash: Cell::new(false),
+            in_trash: Cell::new(0),
         }))
     }
 
@@ -102,6 +107,12 @@ impl WeakCell {
         if n == 0 {
             std::process::abort();
         }
+    }
+
+    /// Whether the collection running now marked this cell in its trash.
+    fn in_trash_now(&self) -> bool {
+        let epoch = LOCAL.with(|l| l.trash_epoch.get());
+        epoch != 0 && self.in_trash.get() == epoch
     }
 
     fn take_callback(&self) -> Option<Box<dyn FnOnce()>> {
@@ -322,9 +333,10 @@ impl<T: 'static> Weak<T> {
 }
 
 /// Clears every weak reference to `header`'s object: each cell stops
-/// upgrading and leaves the object's list. Callbacks of live cells not in
-/// the trash are queued on `pending` (newest first), each with a handle held
-/// so the cell outlives the wait.
+/// upgrading and leaves the object's list. Callbacks of live cells that the
+/// running collection (if any) did not mark in its trash are queued on
+/// `pending` (newest first), each with a handle held so the cell outlives
+/// the wait.
 pub(crate) fn clear_weakrefs(header: &GcHeader, pending: &mut PendingCallbacks) {
     let mut cur = header.weakrefs.replace(ptr::null());
     while !cur.is_null() {
@@ -334,11 +346,35 @@ pub(crate) fn clear_weakrefs(header: &GcHeader, pending: &mut PendingCallbacks) 
         let this = cur;
         cur = cell.next.replace(ptr::null());
         cell.target.set(None);
-        if !cell.canonical && !cell.in_trash.replace(false) {
+        if !cell.canonical && !cell.in_trash_now() {
             cell.inc_handles();
             pending.0.push(this);
         }
     }
+}
+
+/// Starts the trash epoch of a collection: until [`end_trash_epoch`], the
+/// cells that [`MarkTrash`] marks (their `Weak` is owned by the garbage) do
+/// not call back. Called by the collector once per collection, after its
+/// re-entrancy check and before `handle_weakrefs` (collections do not nest,
+/// so neither do epochs); each call starts a new epoch, so the marks of
+/// earlier collections never match again.
+#[allow(dead_code, reason = "until collector::collect_with_callbacks calls it")]
+pub(crate) fn begin_trash_epoch() {
+    LOCAL.with(|l| {
+        // 2^64 collections cannot happen: no wrap back to a used epoch.
+        let epoch = l.trash_epochs.get() + 1;
+        l.trash_epochs.set(epoch);
+        l.trash_epoch.set(epoch);
+    });
+}
+
+/// Ends the running collection's trash epoch: from now on its marks mean
+/// nothing, and every cell calls back when its object dies. The collector
+/// calls it when the collection is over, also when it unwinds.
+#[allow(dead_code, reason = "until collector::collect_with_callbacks calls it")]
+pub(crate) fn end_trash_epoch() {
+    LOCAL.with(|l| l.trash_epoch.set(0));
 }
 
 /// Weak cells created on this thread so far: the collector compares two
@@ -360,7 +396,9 @@ pub(crate) fn callbacks_exist() -> bool {
 }
 
 /// Marks the cells whose handles a garbage object owns (reported through
-/// `Tracer::weak_edge`): their callbacks must not fire.
+/// `Tracer::weak_edge`) with the running collection's trash epoch: their
+/// callbacks must not fire during that collection. Outside an epoch (never
+/// in a well-formed collection) it marks nothing.
 pub(crate) struct MarkTrash;
 
 impl crate::trace::sealed_impl::Sealed for MarkTrash {}
@@ -372,7 +410,7 @@ impl Tracer for MarkTrash {
     #[inline(always)]
     fn weak_edge<U: 'static>(&mut self, weak: &Weak<U>) {
         if let Some(cell) = weak.cell() {
-            cell.in_trash.set(true);
+            cell.in_trash.set(LOCAL.with(|l| l.trash_epoch.get()));
         }
     }
 

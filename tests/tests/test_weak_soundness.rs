@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use common::expect_panic;
 use gc_core::weakref::{WeakKeyMap, WeakSet, WeakValueMap};
-use gc_core::{self as gc, Gc, Trace};
+use gc_core::{self as gc, DebugFlags, Finalize, FinalizerPolicy, Gc, Trace, Weak};
 
 type Log = Rc<RefCell<Vec<&'static str>>>;
 
@@ -207,4 +207,124 @@ fn weak_value_map_keys_are_traced_once_and_their_cycles_collected() {
     assert_eq!(gc::collect(), 1, "registry -> key -> registry is garbage");
     assert!(!weak.is_alive());
     assert_eq!(Gc::weak_count(&value), 0, "the map's entry died with it");
+}
+
+/// An object that owns weak references, a self-cycle once `me` is set.
+#[derive(Trace)]
+struct Holder {
+    me: RefCell<Option<Gc<Holder>>>,
+    weaks: RefCell<Vec<Weak<Item>>>,
+    set: RefCell<WeakSet<Item>>,
+}
+
+fn holder() -> Gc<Holder> {
+    let h = Gc::new(Holder {
+        me: RefCell::new(None),
+        weaks: RefCell::new(Vec::new()),
+        set: RefCell::new(WeakSet::new()),
+    });
+    *h.me.borrow_mut() = Some(h.clone());
+    h
+}
+
+/// Issue 9, bug 6: a garbage object saved by `SAVEALL` keeps the weak
+/// references it owns to live objects working. The "in the trash" mark its
+/// collection put on them must not outlive that collection: the callback
+/// fires when the target dies later, and a `WeakSet` it owns sees its
+/// member die.
+#[test]
+fn weak_owned_by_saved_garbage_calls_back_after_its_collection() {
+    gc::collect();
+    let log = new_log();
+    let target = Gc::new(Item(1));
+    let member = Gc::new(Item(2));
+    let h = holder();
+    h.weaks
+        .borrow_mut()
+        .push(Gc::downgrade_with(&target, push(&log, "target died")));
+    h.set.borrow_mut().insert(&member);
+    drop(h);
+
+    gc::set_debug(DebugFlags::SAVEALL);
+    assert_eq!(gc::collect(), 1);
+    gc::set_debug(DebugFlags::empty());
+    let saved = gc::take_garbage();
+    assert_eq!(saved.len(), 1);
+    let h = saved[0].downcast::<Holder>().expect("the saved holder");
+    drop(saved);
+    assert!(log.borrow().is_empty(), "the target is alive");
+    assert_eq!(h.set.borrow().len(), 1);
+
+    drop(target);
+    assert_eq!(*log.borrow(), ["target died"]);
+    drop(member);
+    assert_eq!(h.set.borrow().len(), 0);
+    assert!(h.set.borrow().iter().next().is_none());
+
+    h.me.borrow_mut().take();
+    drop(h);
+    assert_eq!(gc::collect(), 0);
+}
+
+thread_local! {
+    static RESURRECTED: RefCell<Vec<Gc<Phoenix>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Resurrects itself from its finalizer, after dropping `doomed`.
+#[derive(Trace)]
+#[gc(finalize)]
+struct Phoenix {
+    me: RefCell<Option<Gc<Phoenix>>>,
+    doomed: RefCell<Option<Gc<Item>>>,
+    weaks: RefCell<Vec<Weak<Item>>>,
+}
+
+impl Finalize for Phoenix {
+    fn finalize(&self) {
+        let doomed = self.doomed.borrow_mut().take();
+        drop(doomed);
+        let me = self.me.borrow().clone();
+        RESURRECTED.with(|r| r.borrow_mut().extend(me));
+    }
+}
+
+/// Issue 9, bug 6, under PEP 442: within its collection, a `Weak` owned by
+/// the garbage never calls back, even though its owner is resurrected
+/// afterwards (as in CPython); once the collection is over, the weak
+/// references of the resurrected object call back again.
+#[test]
+fn weak_owned_by_resurrected_garbage_calls_back_after_its_collection() {
+    gc::collect();
+    gc::set_finalizer_policy(FinalizerPolicy::Finalize);
+    let log = new_log();
+    let doomed = Gc::new(Item(1));
+    let later = Gc::new(Item(2));
+    let p = Gc::new(Phoenix {
+        me: RefCell::new(None),
+        doomed: RefCell::new(Some(doomed.clone())),
+        weaks: RefCell::new(Vec::new()),
+    });
+    *p.me.borrow_mut() = Some(p.clone());
+    p.weaks.borrow_mut().extend([
+        Gc::downgrade_with(&doomed, push(&log, "doomed died")),
+        Gc::downgrade_with(&later, push(&log, "later died")),
+    ]);
+    let doomed_weak = Gc::downgrade(&doomed);
+    drop((doomed, p));
+
+    gc::collect();
+    assert_eq!(RESURRECTED.with(|r| r.borrow().len()), 1);
+    assert!(!doomed_weak.is_alive(), "the finalizer dropped it");
+    assert!(
+        log.borrow().is_empty(),
+        "a Weak owned by the garbage does not call back in its collection"
+    );
+
+    drop(later);
+    assert_eq!(*log.borrow(), ["later died"]);
+
+    let p = RESURRECTED.with(|r| r.borrow_mut().pop()).unwrap();
+    p.me.borrow_mut().take();
+    drop(p);
+    gc::set_finalizer_policy(FinalizerPolicy::Uncollectable);
 }
