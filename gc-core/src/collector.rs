@@ -54,6 +54,36 @@
 //! the box is leaked rather than freed, so the stray handle never points at
 //! freed memory.
 
+//!
+//! # Where user code runs during a collection
+//!
+//! The collector's phases assume that nobody else touches the objects being
+//! collected. User code that runs *inside* a collection could break that
+//! assumption, so every point where it runs is listed here with what it can
+//! reach, the state of the objects it could see, and what the collector
+//! does about it. `collect()` from any of them is a no-op returning 0
+//! (`heap.collecting`); introspection (`get_objects`, `get_referrers`,
+//! `objgraph`) never traces nor hands out an object that is `CONDEMNED` or
+//! `VALUE_DROPPED` (`object::trace_edges`), and lists only generations.
+//!
+//! | seam | when | can reach | state of the garbage | what the collector does |
+//! |---|---|---|---|---|
+//! | collection callbacks (`Start`) | before phase 1 | anything | no collection state yet | nothing to protect |
+//! | `Trace` impls | phases 1-3, the finalizer walks, `mark_trash`, the PEP 442 re-check | only `self` (contract rules 3-4) | `COLLECTING`, maybe `UNREACHABLE` | a panic is caught by `RestoreOnUnwind` (phases 1-3) or `ScratchGuard` (later), which put every object back on a generation with no collection state and release the holds of the policy the collection started with |
+//! | weak callbacks (`handle_weakrefs`) | after the garbage's `Weak`s are cleared | live objects only: the garbage's `Weak`s no longer upgrade, and a callback owning a strong handle would have made its object reachable | `DYING` (default), held (PEP 442) or kept (`SAVEALL`); values live | a callback whose `Weak` is owned by the garbage does not run (in the trash, for this collection only: `weak::begin_trash_epoch`); panics are kept for later |
+//! | finalizers (PEP 442) | after `handle_weakrefs` | the garbage, through `self` | held: strong count + 1, values live | afterwards `handle_resurrected_objects` recomputes reachability without the holds; new `Weak`s to the garbage are cleared by `delete_garbage` before anything is dropped |
+//! | destructors (`delete_garbage`) | while values are dropped | live objects; the value being dropped (through `&mut self` only) | `DYING`, or `UNREACHABLE` on the fast path; some `VALUE_DROPPED` | boxes are freed only behind the cursor and only at count zero; a handle that escapes keeps its box (leaked); panics are kept, and their payloads are dropped without unwinding (`state::drop_payload`); an unwind here aborts (`AbortOnUnwind`) |
+//! | objects freed by reference counting during teardown (their finalizers, callbacks, destructors) | inside a destructor | as destructors | as destructors | such an object is unlinked before its value is dropped, so no walk meets it |
+//! | the debug writer | after the collection, before the `Stop` callbacks | anything | none left: the garbage is freed, or kept on `gc.garbage` | lines are formatted during the phases and written by `debug::write_lines` once the collection is over |
+//! | collection callbacks (`Stop`) | last | anything | none left | nothing to protect |
+//! | dropping a panic payload | whenever a second panic is kept | anything | any of the above | `drop_payload` catches a panicking payload drop and leaks that payload |
+//!
+//! Settings that user code may change meanwhile (policy, debug flags,
+//! thresholds) are read once at the start and apply from the next
+//! collection. In debug builds, `Link::validate` (CPython's
+//! `validate_list`) checks the lists and their flags at each phase
+//! boundary, and that the scratch lists are empty when no collection runs.
+
 use std::panic::resume_unwind;
 use std::ptr::NonNull;
 
@@ -117,16 +147,20 @@ pub fn collect_generation(generation: usize) -> usize {
 }
 
 /// CPython's `gc_collect_with_callback`, plus the re-entrancy guard: the
-/// callbacks see `Start`, the collection runs, the callbacks see `Stop`.
+/// callbacks see `Start`, the collection runs, the debug lines are written,
+/// the callbacks see `Stop`.
 pub(crate) fn collect_with_callbacks(heap: &Heap, generation: usize) -> usize {
     if heap.collecting.get() {
         return 0;
     }
-    heap.collecting.set(true);
-    let _collecting = ResetOnDrop(&heap.collecting);
+    let _scope = CollectionScope::enter(heap);
 
     invoke_callbacks(heap, Phase::Start, &CollectionInfo::start(generation));
     let outcome = collect_main(heap, generation);
+    // The garbage is gone or kept and every list is consistent: user code
+    // the collection held back may run now (see "Where user code runs").
+    crate::weak::end_trash_epoch();
+    crate::debug::write_lines(heap);
     let info = CollectionInfo {
         generation,
         collected: outcome.collected,
@@ -142,11 +176,57 @@ pub(crate) fn collect_with_callbacks(heap: &Heap, generation: usize) -> usize {
     outcome.collected + outcome.uncollectable
 }
 
-struct ResetOnDrop<'a>(&'a std::cell::Cell<bool>);
+/// Marks a collection as running for as long as it lives. If the collection
+/// unwinds (a `Trace` impl or a `Start` callback panicked; the phases'
+/// own guards have already put every object back on a generation), it
+/// writes the lines formatted so far and drops any panic kept from user code
+/// (the unwinding panic wins).
+struct CollectionScope<'a>(&'a Heap);
 
-impl Drop for ResetOnDrop<'_> {
+impl<'a> CollectionScope<'a> {
+    fn enter(heap: &'a Heap) -> Self {
+        #[cfg(debug_assertions)]
+        {
+            heap.unreachable
+                .validate("unreachable", "absent", |_| false);
+            heap.finalizers.validate("finalizers", "absent", |_| false);
+        }
+        heap.collecting.set(true);
+        CollectionScope(heap)
+    }
+}
+
+impl Drop for CollectionScope<'_> {
     fn drop(&mut self) {
-        self.0.set(false);
+        let heap = self.0;
+        crate::weak::end_trash_epoch();
+        if std::thread::panicking() {
+            crate::debug::write_lines(heap);
+            heap.discard_panic();
+        }
+        #[cfg(debug_assertions)]
+        {
+            heap.unreachable
+                .validate("unreachable", "absent", |_| false);
+            heap.finalizers.validate("finalizers", "absent", |_| false);
+        }
+        heap.collecting.set(false);
+    }
+}
+
+/// Aborts the process if dropped during unwinding. Held over the teardown,
+/// where no panic can escape (every piece of user code there runs under
+/// `catch_unwind`, and payloads are dropped by `drop_payload`): should one
+/// escape anyway, objects would be left half torn down, and a clean abort
+/// beats a double free.
+struct AbortOnUnwind;
+
+impl Drop for AbortOnUnwind {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("gc-core: a panic escaped the teardown of garbage; aborting");
+            std::process::abort();
+        }
     }
 }
 
@@ -161,6 +241,8 @@ pub(crate) struct Outcome {
 /// One collection of `generation` (CPython's `gc_collect_main`). Read this
 /// first: it is the table of contents of the phases.
 fn collect_main(heap: &Heap, generation: usize) -> Outcome {
+    // Read once: user code during the collection (a finalizer, a callback)
+    // may change the settings, which then apply from the next collection.
     let debug = heap.debug.get();
     let policy = heap.policy.get();
     let started = debug
@@ -171,11 +253,28 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
     let old = &heap.generations[target].head;
     update_counts(heap, generation);
     merge_younger(heap, generation);
+    #[cfg(debug_assertions)]
+    young.validate("young", "an idle object of a collected generation", |f| {
+        f & (flags::COLLECTING | flags::CONDEMNED | flags::VALUE_DROPPED) == 0
+            && (f & flags::GEN_MASK) >> flags::GEN_SHIFT <= generation as u32
+    });
 
     // Which objects are unreachable?
     let (examined, survivors) =
         deduce_unreachable(young, &heap.unreachable, generation, target as u32);
     promote_survivors(heap, generation, survivors);
+    #[cfg(debug_assertions)]
+    {
+        young.validate("young", "a scanned survivor", |f| {
+            f & (flags::COLLECTING | flags::CONDEMNED) == 0
+                && (f & flags::GEN_MASK) >> flags::GEN_SHIFT == target as u32
+        });
+        heap.unreachable
+            .validate("unreachable", "tentatively unreachable", |f| {
+                f & (flags::COLLECTING | flags::UNREACHABLE)
+                    == flags::COLLECTING | flags::UNREACHABLE
+            });
+    }
     if !std::ptr::eq(young, old) {
         // SAFETY: distinct initialised heads of this heap.
         unsafe { old.merge_from(young) };
@@ -187,6 +286,7 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
         heap,
         old,
         target: target as u32,
+        policy,
         held: std::cell::Cell::new(false),
     };
     // Python 2.7: cycles with finalizers are kept, with all they reach.
@@ -216,11 +316,18 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
     let skip_weakrefs = teardown == Teardown::Condemn
         && !crate::weak::weak_cells_exist()
         && heap.finalizers.is_empty();
+    crate::weak::begin_trash_epoch();
     let mut collected = if skip_weakrefs {
         examined - survivors
     } else {
         handle_weakrefs(heap, teardown)
     };
+    #[cfg(debug_assertions)]
+    heap.unreachable
+        .validate("unreachable", "prepared for its teardown", |f| {
+            let condemned = f & flags::CONDEMNED != 0;
+            f & flags::VALUE_DROPPED == 0 && condemned == (teardown == Teardown::Condemn)
+        });
     guard.held.set(teardown == Teardown::Hold);
     if policy == FinalizerPolicy::Finalize {
         // PEP 442: run the finalizers, then keep whatever they resurrected.
@@ -228,6 +335,10 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
         collected -= handle_resurrected_objects(heap, old, target as u32);
     }
     std::mem::forget(guard);
+
+    // Teardown. No `Trace` impl runs from here on, and every piece of user
+    // code runs under `catch_unwind`: nothing can unwind.
+    let no_unwind = AbortOnUnwind;
     let held = teardown == Teardown::Hold;
     if save_all {
         save_garbage(heap, &heap.unreachable, old, target as u32, held);
@@ -250,12 +361,8 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
     if let Some(started) = started {
         crate::debug::stats_done(heap, started, collected + uncollectable, uncollectable);
     }
-    handle_legacy_finalizers(
-        heap,
-        old,
-        target as u32,
-        debug.contains(DebugFlags::SAVEALL),
-    );
+    handle_legacy_finalizers(heap, old, target as u32, save_all);
+    std::mem::forget(no_unwind);
 
     let outcome = Outcome {
         collected,
@@ -505,6 +612,9 @@ struct ScratchGuard<'a> {
     heap: &'a Heap,
     old: &'a Link,
     target: u32,
+    /// The policy the collection runs under (a finalizer may have changed
+    /// the heap's setting since).
+    policy: FinalizerPolicy,
     /// The objects on `unreachable` (and, under the `Finalize` policy, on
     /// `finalizers`) carry the collector's holds.
     held: std::cell::Cell<bool>,
@@ -513,7 +623,7 @@ struct ScratchGuard<'a> {
 impl Drop for ScratchGuard<'_> {
     fn drop(&mut self) {
         let held = self.held.get();
-        let finalizers_held = held && self.heap.policy.get() == FinalizerPolicy::Finalize;
+        let finalizers_held = held && self.policy == FinalizerPolicy::Finalize;
         release_to_old(
             &self.heap.finalizers,
             self.old,

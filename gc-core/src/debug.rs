@@ -51,6 +51,12 @@ pub fn get_debug() -> DebugFlags {
 /// Sends debug lines to `writer` instead of standard error (CPython writes
 /// to `sys.stderr`, which Python code can replace the same way).
 ///
+/// The lines of a collection are written once it is over: the writer never
+/// runs while garbage is being decided or torn down, so whatever it does
+/// (upgrade `Weak`s, drop handles, allocate, call this function) cannot
+/// reach an object the collection frees. Called from inside the writer, it
+/// takes effect from the next line on.
+///
 /// ```
 /// use gc_core::DebugFlags;
 /// use std::cell::RefCell;
@@ -77,28 +83,54 @@ pub fn get_debug() -> DebugFlags {
 pub fn set_debug_writer(writer: impl Write + 'static) {
     if let Some(heap) = heap() {
         let old = heap.debug_writer.replace(Some(Box::new(writer)));
+        // The old writer's `Drop` is user code: run it outside the borrow.
         drop(old);
     }
 }
 
-/// Writes one line to the debug writer (or stderr). Errors are ignored, as
-/// CPython ignores failures to print debug output; a writer that re-enters
-/// `set_debug_writer` while writing loses that line.
-///
-/// A panicking writer's panic is kept and resumed when the collection ends.
+/// Formats one line for the running collection; [`write_lines`] writes it
+/// when the collection is over. Formatting runs no user code.
 pub(crate) fn line(heap: &Heap, args: fmt::Arguments<'_>) {
-    let Ok(mut writer) = heap.debug_writer.try_borrow_mut() else {
-        return;
-    };
-    heap.catching(|| match writer.as_mut() {
-        Some(w) => {
-            let _ = w.write_fmt(args).and_then(|()| w.write_all(b"\n"));
+    heap.debug_lines.borrow_mut().push(args.to_string());
+}
+
+/// Writes the lines of the collection that just ended to the debug writer
+/// (or stderr). Errors are ignored, as CPython ignores failures to print
+/// debug output. A panicking writer's panic is kept (see
+/// [`Heap::note_panic`]) and resumed as the collection's.
+///
+/// Re-entrancy: the writer is taken out of its slot while it writes, so it
+/// may call [`set_debug_writer`] (the new writer takes the following lines;
+/// the old one is dropped once its write returns) and anything else; a
+/// `collect()` it makes is a no-op, as the collection is still marked
+/// running. Lines it causes (none: only collections print) would be
+/// written by the next collection.
+pub(crate) fn write_lines(heap: &Heap) {
+    let lines = std::mem::take(&mut *heap.debug_lines.borrow_mut());
+    for text in lines {
+        let writer = heap.debug_writer.borrow_mut().take();
+        match writer {
+            Some(mut w) => {
+                heap.catching(|| {
+                    let _ = w.write_all(text.as_bytes()).and_then(|()| w.write_all(b"\n"));
+                });
+                let mut slot = heap.debug_writer.borrow_mut();
+                if slot.is_none() {
+                    *slot = Some(w);
+                } else {
+                    // Replaced while writing: the new writer stays.
+                    drop(slot);
+                    heap.catching(|| drop(w));
+                }
+            }
+            None => {
+                let mut err = std::io::stderr().lock();
+                let _ = err
+                    .write_all(text.as_bytes())
+                    .and_then(|()| err.write_all(b"\n"));
+            }
         }
-        None => {
-            let mut err = std::io::stderr().lock();
-            let _ = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
-        }
-    });
+    }
 }
 
 /// `gc: collectable <Node 0x55d0c2a4e2b0>` (CPython's `"gc: %s <%s %p>"`).

@@ -297,7 +297,11 @@ pub(crate) unsafe fn release(h: HeaderPtr) {
     }
     if !callbacks.is_empty() {
         callbacks.run(|payload| {
-            panic.get_or_insert(payload);
+            if panic.is_none() {
+                panic = Some(payload);
+            } else {
+                crate::state::drop_payload(payload);
+            }
         });
     }
     // SAFETY: strong count zero, unlinked, value live (not VALUE_DROPPED).

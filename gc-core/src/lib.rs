@@ -80,6 +80,14 @@
 //!   value (CPython 3.11+ counts the same; 2.7 counted the dicts too).
 //! - Weak collections reclaim a dead entry's storage at the next `&mut`
 //!   call rather than at once; see [`weakref`].
+//! - The debug writer receives a collection's lines (same text, same
+//!   order) once that collection is over, not while it runs: CPython's
+//!   `sys.stderr` could reach the garbage through a weak reference and keep
+//!   it alive; here that would be a use-after-free. The
+//!   [`collector`] docs list every point where user code runs during a
+//!   collection and what it can reach.
+//! - A panic payload whose own `Drop` panics is dropped without unwinding
+//!   (a payload that keeps doing so is leaked after a few levels).
 //!
 //! # Module map
 //!

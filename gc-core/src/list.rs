@@ -101,6 +101,41 @@ impl Link {
         from.init_head();
     }
 
+    /// CPython's `validate_list`, for debug builds: checks that the list is
+    /// well linked (every node's neighbours point back at it) and that every
+    /// node's flags satisfy `state`, whose name `what` the panic message
+    /// gives. The collector calls it at phase boundaries, so a broken
+    /// invariant fails loudly where it is broken instead of corrupting the
+    /// heap later. Compiled out of release builds.
+    #[cfg(debug_assertions)]
+    pub(crate) fn validate(&self, list: &str, what: &str, state: impl Fn(u32) -> bool) {
+        let mut prev: *const Link = self;
+        let mut cur = self.next.get();
+        while !ptr::eq(cur, self) {
+            assert!(!cur.is_null(), "validate_list({list}): a null link");
+            // SAFETY: `cur` is a node of this list (list invariant, which
+            // this walk checks as it goes).
+            let node = unsafe { &*cur };
+            assert!(
+                ptr::eq(node.prev.get(), prev),
+                "validate_list({list}): a node's prev does not point at its predecessor"
+            );
+            // SAFETY: non-sentinel nodes are headers of live boxes.
+            let header = unsafe { as_header(cur).as_ref() };
+            let bits = header.flags();
+            assert!(
+                bits & crate::header::flags::TRACKED != 0 && state(bits),
+                "validate_list({list}): an object with flags {bits:#06x} is not {what}"
+            );
+            prev = cur;
+            cur = node.next.get();
+        }
+        assert!(
+            ptr::eq(self.prev.get(), prev),
+            "validate_list({list}): the head's prev is not the last node"
+        );
+    }
+
     /// Counts the nodes. O(n).
     pub(crate) fn len(&self) -> usize {
         self.iter().count()

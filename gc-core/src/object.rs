@@ -163,18 +163,23 @@ impl Object {
 }
 
 /// Traces `h`'s value with labels, calling `visit` for each strong edge.
-/// Does nothing if the value was already dropped.
+/// Does nothing if the object is condemned by a running collection or its
+/// value was dropped: nothing may trace a value that is being or has been
+/// dropped, and a condemned object's value is dropped by the teardown walk
+/// at any moment (it is being dropped while user code runs from its own
+/// fields' destructors, before `VALUE_DROPPED` is set).
 ///
 /// # Safety
 ///
-/// `h` is allocated, and the value (if not dropped) is not being dropped.
+/// `h` is allocated, and its value is not being dropped other than by a
+/// collection's teardown.
 pub(crate) unsafe fn trace_edges(
     h: HeaderPtr,
     visit: &mut dyn FnMut(HeaderPtr, &[crate::trace::Segment]),
 ) {
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
-    if header.has(flags::VALUE_DROPPED) {
+    if header.has(flags::VALUE_DROPPED | flags::CONDEMNED) {
         return;
     }
     let mut tracer = DynTracer::new(visit);

@@ -51,8 +51,14 @@ pub(crate) struct Heap {
     pub(crate) stats: Cell<[GenerationStats; 3]>,
     pub(crate) callbacks: RefCell<Callbacks>,
     pub(crate) debug: Cell<DebugFlags>,
-    /// Where debug lines go; `None` means standard error.
+    /// Where debug lines go; `None` means standard error. Taken out while
+    /// it writes, so that it may call `set_debug_writer` itself.
     pub(crate) debug_writer: RefCell<Option<Box<dyn Write>>>,
+    /// The running collection's debug lines. They are formatted as the
+    /// phases go (no user code runs to format one) and written once the
+    /// collection is over, so the writer never runs while the collector
+    /// walks a list or while garbage is decided but not yet condemned.
+    pub(crate) debug_lines: RefCell<Vec<String>>,
     pub(crate) policy: Cell<FinalizerPolicy>,
     /// `gc.garbage`.
     pub(crate) garbage: RefCell<Vec<Object>>,
@@ -85,6 +91,7 @@ impl Heap {
             callbacks: RefCell::new(Callbacks::default()),
             debug: Cell::new(DebugFlags::empty()),
             debug_writer: RefCell::new(None),
+            debug_lines: RefCell::new(Vec::new()),
             policy: Cell::new(FinalizerPolicy::Uncollectable),
             garbage: RefCell::new(Vec::new()),
             pending_panic: RefCell::new(None),
@@ -113,15 +120,25 @@ impl Heap {
         ]
     }
 
-    /// Keeps the first panic of a collection; later ones are dropped (their
-    /// payloads are dropped here, outside any unwinding).
+    /// Keeps the first panic of a collection; later ones are dropped with
+    /// [`drop_payload`]. Never unwinds: the collector calls it where an
+    /// unwind would leave objects half torn down.
     pub(crate) fn note_panic(&self, payload: Box<dyn Any + Send>) {
         let mut pending = self.pending_panic.borrow_mut();
         if pending.is_none() {
             *pending = Some(payload);
         } else {
             drop(pending);
-            drop(payload);
+            drop_payload(payload);
+        }
+    }
+
+    /// Drops the panic kept by [`Heap::note_panic`], if any, without
+    /// resuming it (a collection that unwinds for another reason).
+    pub(crate) fn discard_panic(&self) {
+        let pending = self.pending_panic.borrow_mut().take();
+        if let Some(payload) = pending {
+            drop_payload(payload);
         }
     }
 
@@ -157,6 +174,26 @@ impl Heap {
         }
     }
 }
+
+/// Drops a panic payload without unwinding. A payload is user data: its own
+/// `Drop` may panic (`panic_any(Bomb)` where `Bomb::drop` panics), and that
+/// panic's payload may do the same, without end. Each such panic is caught
+/// and its payload dropped in turn, up to [`PAYLOAD_DROP_ATTEMPTS`] levels;
+/// past that the last payload is leaked (std's runtime likewise gives up on
+/// a payload whose drop panics), which bounds the work.
+pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
+    let mut payload = payload;
+    for _ in 0..PAYLOAD_DROP_ATTEMPTS {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload))) {
+            Ok(()) => return,
+            Err(inner) => payload = inner,
+        }
+    }
+    std::mem::forget(payload);
+}
+
+/// How many nested panicking payload drops [`drop_payload`] follows.
+const PAYLOAD_DROP_ATTEMPTS: usize = 8;
 
 /// State readable at any time, even during thread teardown: it has no
 /// destructor.

@@ -359,7 +359,6 @@ pub(crate) fn clear_weakrefs(header: &GcHeader, pending: &mut PendingCallbacks) 
 /// re-entrancy check and before `handle_weakrefs` (collections do not nest,
 /// so neither do epochs); each call starts a new epoch, so the marks of
 /// earlier collections never match again.
-#[allow(dead_code, reason = "until collector::collect_with_callbacks calls it")]
 pub(crate) fn begin_trash_epoch() {
     LOCAL.with(|l| {
         // 2^64 collections cannot happen: no wrap back to a used epoch.
@@ -372,7 +371,6 @@ pub(crate) fn begin_trash_epoch() {
 /// Ends the running collection's trash epoch: from now on its marks mean
 /// nothing, and every cell calls back when its object dies. The collector
 /// calls it when the collection is over, also when it unwinds.
-#[allow(dead_code, reason = "until collector::collect_with_callbacks calls it")]
 pub(crate) fn end_trash_epoch() {
     LOCAL.with(|l| l.trash_epoch.set(0));
 }

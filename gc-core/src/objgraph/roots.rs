@@ -195,13 +195,15 @@ impl Drop for PassGuard<'_> {
 
 /// How many strong references each object has from the objects of
 /// `lists`, by address: the fallback of [`internal_refs`] while a
-/// collection runs. Objects whose value was dropped are skipped.
+/// collection runs. Objects the collection condemned are skipped: their
+/// values are being torn down, and they are no one's referrers any more.
 pub(super) fn referrer_counts(lists: &[&Link]) -> HashMap<usize, usize> {
     let mut counts: HashMap<usize, usize> = HashMap::new();
     for_each(lists, |h, _| {
-        // SAFETY: `h` is on a list, so allocated; `trace_edges` skips a
-        // value that is dropped or being dropped (`VALUE_DROPPED` is set
-        // before a collection drops a value).
+        // SAFETY: `h` is on a list, so allocated; `trace_edges` skips an
+        // object whose value is dropped or condemned (being dropped, or
+        // about to be, by the running collection's teardown), and any other
+        // object on a list has a live value that nobody is dropping.
         unsafe {
             trace_edges(h, &mut |child, _| {
                 *counts.entry(child.as_ptr().addr()).or_insert(0) += 1

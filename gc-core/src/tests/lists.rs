@@ -71,3 +71,28 @@ fn object_handles_are_counted_beyond_the_header_capacity() {
     assert_eq!(object_handles(h), 0);
     assert_eq!(Gc::strong_count(&a), 1);
 }
+
+/// `Link::validate` (CPython's `validate_list`) accepts a well-formed list
+/// and names the list and the broken state when a flag is wrong.
+#[cfg(debug_assertions)]
+#[test]
+fn validate_list_reports_an_object_in_the_wrong_state() {
+    use crate::header::flags;
+    let drops = Rc::new(Cell::new(0));
+    let nodes: Vec<_> = (0..3).map(|_| Node::new(&drops)).collect();
+    let gen0 = &heap().unwrap().generations[0].head;
+    gen0.validate("gen0", "idle", |f| f & flags::COLLECTING == 0);
+    // SAFETY: the node is alive (held by `nodes`).
+    let header = unsafe { header_ref(Gc::header_ptr(&nodes[1])) };
+    header.set(flags::COLLECTING);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        gen0.validate("gen0", "idle", |f| f & flags::COLLECTING == 0);
+    }));
+    header.clear(flags::COLLECTING);
+    let message = *result.unwrap_err().downcast::<String>().unwrap();
+    assert!(
+        message.starts_with("validate_list(gen0): an object with flags")
+            && message.ends_with("is not idle"),
+        "{message}"
+    );
+}
