@@ -286,7 +286,19 @@ pub(crate) unsafe fn release(h: HeaderPtr) {
         Finalized::Resurrected => return,
         Finalized::Done(panic) => panic,
     };
+    // The first panic (the finalizer's, then a callback's, then the
+    // destructor's) propagates once the object is destroyed; later ones are
+    // dropped by `drop_payload`. No payload is ever held in a local while
+    // user code may unwind past it: dropped by the unwinding, a payload
+    // whose `Drop` panics would abort the process.
     let mut panic = panic;
+    let mut keep = |payload| {
+        if panic.is_none() {
+            panic = Some(payload);
+        } else {
+            crate::state::drop_payload(payload);
+        }
+    };
     let mut callbacks = PendingCallbacks::default();
     clear_weakrefs(header, &mut callbacks);
     // Untrack before any callback runs: a collection it triggers must not
@@ -296,16 +308,16 @@ pub(crate) unsafe fn release(h: HeaderPtr) {
         unsafe { untrack_dying(h) };
     }
     if !callbacks.is_empty() {
-        callbacks.run(|payload| {
-            if panic.is_none() {
-                panic = Some(payload);
-            } else {
-                crate::state::drop_payload(payload);
-            }
-        });
+        callbacks.run(&mut keep);
     }
     // SAFETY: strong count zero, unlinked, value live (not VALUE_DROPPED).
-    unsafe { crate::trashcan::destroy(h) };
+    // A panicking destructor still frees the box (`trashcan`'s guard).
+    let destroyed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+        crate::trashcan::destroy(h)
+    }));
+    if let Err(payload) = destroyed {
+        keep(payload);
+    }
     if let Some(payload) = panic {
         std::panic::resume_unwind(payload);
     }

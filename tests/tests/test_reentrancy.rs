@@ -287,7 +287,10 @@ fn a_panic_payload_that_panics_on_drop_does_not_corrupt_the_heap() {
     let result = catch_unwind(gc::collect);
     std::panic::set_hook(silenced);
     let payload = result.expect_err("the first destructor panic propagates");
-    assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("first"));
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("first")
+    );
     assert_eq!(drops.get(), 4, "every value dropped once");
     // Before the fix the next collection dropped a value a second time.
     assert_eq!(gc::collect(), 0);
@@ -310,7 +313,10 @@ fn set_debug_writer_from_inside_the_writer() {
     gc::set_debug(DebugFlags::STATS);
     let result = catch_unwind(gc::collect);
     gc::set_debug(DebugFlags::empty());
-    assert!(result.is_ok(), "set_debug_writer inside the writer panicked");
+    assert!(
+        result.is_ok(),
+        "set_debug_writer inside the writer panicked"
+    );
     assert_eq!(first.borrow().len(), 1);
     assert!(first.borrow()[0].starts_with("gc: collecting generation 2"));
     assert_eq!(second.borrow().len(), 3);
@@ -410,4 +416,74 @@ fn a_policy_change_by_a_finalizer_does_not_leak_on_a_trace_panic() {
     assert_eq!(drops.get(), 2, "both Fragile values are freed in the end");
     assert!(gc::get_objects(None).is_empty());
     gc::set_finalizer_policy(FinalizerPolicy::Uncollectable);
+}
+
+/// A payload whose `Drop` always panics, even while unwinding: dropped by
+/// an unwind, it aborts the process.
+struct Grenade;
+
+impl Drop for Grenade {
+    fn drop(&mut self) {
+        panic!("grenade payload dropped");
+    }
+}
+
+/// A value whose destructor panics.
+struct Boom;
+
+impl Drop for Boom {
+    fn drop(&mut self) {
+        panic!("value drop");
+    }
+}
+
+#[derive(Trace)]
+#[gc(finalize)]
+struct Doomed {
+    #[gc(skip)]
+    _boom: Boom,
+}
+
+impl Finalize for Doomed {
+    fn finalize(&self) {
+        std::panic::panic_any(Grenade);
+    }
+}
+
+#[derive(Trace)]
+struct Holder {
+    me: RefCell<Option<Gc<Holder>>>,
+    doomed: Gc<Doomed>,
+}
+
+/// Found by review after the issue-9 fixes: on refcount death, a finalizer's
+/// panic payload was held in a local while the value's destructor ran; when
+/// that destructor panicked too, the unwind dropped the payload, whose own
+/// `Drop` panicked: the process aborted (natively and inside a collection's
+/// teardown). Now the destructor's panic is caught, the finalizer's panic
+/// propagates as documented, and no payload is dropped by an unwind.
+#[test]
+fn a_finalizer_payload_survives_a_panicking_destructor() {
+    let silenced = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    // Reference-count death.
+    let doomed = Gc::new(Doomed { _boom: Boom });
+    let result = catch_unwind(AssertUnwindSafe(|| drop(doomed)));
+    let payload = result.expect_err("the finalizer's panic propagates");
+    assert!(payload.is::<Grenade>(), "the finalizer's panic wins");
+    std::mem::forget(payload);
+    // The same object dying by reference counting during a teardown.
+    gc::collect();
+    let holder = Gc::new(Holder {
+        me: RefCell::new(None),
+        doomed: Gc::new(Doomed { _boom: Boom }),
+    });
+    *holder.me.borrow_mut() = Some(holder.clone());
+    drop(holder);
+    let result = catch_unwind(gc::collect);
+    std::panic::set_hook(silenced);
+    let payload = result.expect_err("the finalizer's panic propagates out of collect()");
+    assert!(payload.is::<Grenade>());
+    std::mem::forget(payload);
+    assert!(gc::get_objects(None).is_empty());
 }
