@@ -70,7 +70,8 @@
 //! |---|---|---|---|---|
 //! | collection callbacks (`Start`) | before phase 1 | anything | no collection state yet | nothing to protect |
 //! | `Trace` impls | phases 1-3, the finalizer walks, `mark_trash`, the PEP 442 re-check | only `self` (contract rules 3-4) | `COLLECTING`, maybe `UNREACHABLE` | a panic is caught by `RestoreOnUnwind` (phases 1-3) or `ScratchGuard` (later), which put every object back on a generation with no collection state and release the holds of the policy the collection started with |
-//! | weak callbacks (`handle_weakrefs`) | after the garbage's `Weak`s are cleared | live objects only: the garbage's `Weak`s no longer upgrade, and a callback owning a strong handle would have made its object reachable | `DYING` (default), held (PEP 442) or kept (`SAVEALL`); values live | a callback whose `Weak` is owned by the garbage does not run (in the trash, for this collection only: `weak::begin_trash_epoch`); panics are kept for later |
+//! | weak callbacks (`handle_weakrefs`) | after the garbage's `Weak`s are cleared | live objects only: the garbage's `Weak`s no longer upgrade, and a callback owning a strong handle would have made its object reachable | `DYING` (default), held (PEP 442) or kept (`SAVEALL`); values live | a callback whose `Weak` is owned by the garbage (in the trash: `weak::begin_trash_epoch`) waits for the end of the collection; panics are kept for later |
+//! | trash callbacks (`weak::run_trash_callbacks`) | after the teardown | anything | none left | a callback runs only if its `Weak` survived with its owner (`SAVEALL`, resurrection); the others are cancelled |
 //! | finalizers (PEP 442) | after `handle_weakrefs` | the garbage, through `self` | held: strong count + 1, values live | afterwards `handle_resurrected_objects` recomputes reachability without the holds; new `Weak`s to the garbage are cleared by `delete_garbage` before anything is dropped |
 //! | destructors (`delete_garbage`) | while values are dropped | live objects; the value being dropped (through `&mut self` only) | `DYING`, or `UNREACHABLE` on the fast path; some `VALUE_DROPPED` | boxes are freed only behind the cursor and only at count zero; a handle that escapes keeps its box (leaked); panics are kept, and their payloads are dropped without unwinding (`state::drop_payload`); an unwind here aborts (`AbortOnUnwind`) |
 //! | objects freed by reference counting during teardown (their finalizers, callbacks, destructors) | inside a destructor | as destructors | as destructors | such an object is unlinked before its value is dropped, so no walk meets it |
@@ -160,6 +161,7 @@ pub(crate) fn collect_with_callbacks(heap: &Heap, generation: usize) -> usize {
     // The garbage is gone or kept and every list is consistent: user code
     // the collection held back may run now (see "Where user code runs").
     crate::weak::end_trash_epoch();
+    crate::weak::run_trash_callbacks(heap, |payload| heap.note_panic(payload));
     crate::debug::write_lines(heap);
     let info = CollectionInfo {
         generation,
@@ -201,6 +203,7 @@ impl Drop for CollectionScope<'_> {
         let heap = self.0;
         crate::weak::end_trash_epoch();
         if std::thread::panicking() {
+            crate::weak::run_trash_callbacks(heap, |payload| heap.note_panic(payload));
             crate::debug::write_lines(heap);
             heap.discard_panic();
         }
@@ -209,6 +212,7 @@ impl Drop for CollectionScope<'_> {
             heap.unreachable
                 .validate("unreachable", "absent", |_| false);
             heap.finalizers.validate("finalizers", "absent", |_| false);
+            assert!(heap.trash_callbacks.borrow().is_empty());
         }
         heap.collecting.set(false);
     }

@@ -66,6 +66,11 @@ pub(crate) struct Heap {
     /// callback or debug writer) during the running collection, resumed once
     /// the collection is over.
     pub(crate) pending_panic: RefCell<Option<Box<dyn Any + Send>>>,
+    /// Weak cells cleared during the running collection whose `Weak` the
+    /// garbage owns (`weak::clear_weakrefs`), each with a handle held: their
+    /// callbacks are decided when the teardown is over
+    /// (`weak::run_trash_callbacks`). Empty outside a collection.
+    pub(crate) trash_callbacks: RefCell<Vec<*const crate::weak::WeakCell>>,
     /// `Object` handles beyond the 65,535 a header counts, by object id.
     pub(crate) object_overflow: RefCell<std::collections::HashMap<usize, usize>>,
 }
@@ -95,6 +100,7 @@ impl Heap {
             policy: Cell::new(FinalizerPolicy::Uncollectable),
             garbage: RefCell::new(Vec::new()),
             pending_panic: RefCell::new(None),
+            trash_callbacks: RefCell::new(Vec::new()),
             object_overflow: RefCell::new(std::collections::HashMap::new()),
         })
     }

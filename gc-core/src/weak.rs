@@ -333,10 +333,11 @@ impl<T: 'static> Weak<T> {
 }
 
 /// Clears every weak reference to `header`'s object: each cell stops
-/// upgrading and leaves the object's list. Callbacks of live cells that the
-/// running collection (if any) did not mark in its trash are queued on
-/// `pending` (newest first), each with a handle held so the cell outlives
-/// the wait.
+/// upgrading and leaves the object's list. Callbacks are queued on `pending`
+/// (newest first), each with a handle held so the cell outlives the wait;
+/// those of cells the running collection marked in its trash (their `Weak`
+/// is owned by its garbage) wait instead until the collection is over (see
+/// [`run_trash_callbacks`]).
 pub(crate) fn clear_weakrefs(header: &GcHeader, pending: &mut PendingCallbacks) {
     let mut cur = header.weakrefs.replace(ptr::null());
     while !cur.is_null() {
@@ -346,16 +347,39 @@ pub(crate) fn clear_weakrefs(header: &GcHeader, pending: &mut PendingCallbacks) 
         let this = cur;
         cur = cell.next.replace(ptr::null());
         cell.target.set(None);
-        if !cell.canonical && !cell.in_trash_now() {
-            cell.inc_handles();
-            pending.0.push(this);
+        if cell.canonical {
+            continue;
         }
+        cell.inc_handles();
+        // A trash epoch runs only inside a collection, so the heap exists.
+        match crate::state::heap().filter(|_| cell.in_trash_now()) {
+            Some(heap) => heap.trash_callbacks.borrow_mut().push(this),
+            None => pending.0.push(this),
+        }
+    }
+}
+
+/// Decides the callbacks held back by [`clear_weakrefs`] because their
+/// `Weak` was owned by the garbage: once the teardown is over, a `Weak`
+/// whose owner died with the garbage is gone, which cancels its callback
+/// (CPython: a weakref in the trash never calls back); one whose owner
+/// survived (`SAVEALL`, PEP 442 resurrection) is alive, and its callback runs
+/// now, so a weak collection owned by a survivor still learns of every
+/// death. Panics go to `on_panic`, as in [`PendingCallbacks::run`].
+pub(crate) fn run_trash_callbacks(
+    heap: &crate::state::Heap,
+    on_panic: impl FnMut(Box<dyn std::any::Any + Send>),
+) {
+    let waiting = std::mem::take(&mut *heap.trash_callbacks.borrow_mut());
+    if !waiting.is_empty() {
+        PendingCallbacks(waiting).run(on_panic);
     }
 }
 
 /// Starts the trash epoch of a collection: until [`end_trash_epoch`], the
 /// cells that [`MarkTrash`] marks (their `Weak` is owned by the garbage) do
-/// not call back. Called by the collector once per collection, after its
+/// not call back when their object dies; [`run_trash_callbacks`] decides
+/// them once the collection is over. Called by the collector once per collection, after its
 /// re-entrancy check and before `handle_weakrefs` (collections do not nest,
 /// so neither do epochs); each call starts a new epoch, so the marks of
 /// earlier collections never match again.

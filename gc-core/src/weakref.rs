@@ -389,7 +389,10 @@ impl<T: 'static, V> WeakKeyMap<T, V> {
             return Some(std::mem::replace(old, value));
         }
         let weak = self.deaths.watch(key, id(key));
-        self.entries.insert(id(key), (weak, value)).map(|(_, v)| v)
+        // An entry left at this address belongs to a dead object that lived
+        // there before: its value is not `key`'s previous value.
+        let _dead = self.entries.insert(id(key), (weak, value));
+        None
     }
 
     /// The value for `key`'s object.
