@@ -112,7 +112,9 @@ pub(crate) fn write_lines(heap: &Heap) {
         match writer {
             Some(mut w) => {
                 heap.catching(|| {
-                    let _ = w.write_all(text.as_bytes()).and_then(|()| w.write_all(b"\n"));
+                    let _ = w
+                        .write_all(text.as_bytes())
+                        .and_then(|()| w.write_all(b"\n"));
                 });
                 let mut slot = heap.debug_writer.borrow_mut();
                 if slot.is_none() {
