@@ -182,7 +182,7 @@ impl Drop for Hook {
 trait Fields {
     fn id(&self) -> u32;
     fn vec(&self) -> &RefCell<Vec<Ref>>;
-    fn map(&self) -> &RefCell<HashMap<u8, Ref>>;
+    fn map(&self) -> &RefCell<BTreeMap<u8, Ref>>;
     fn opt(&self) -> &RefCell<Option<Ref>>;
     fn weak(&self) -> &RefCell<WRef>;
     fn wset(&self) -> &RefCell<WeakSet<Plain>>;
@@ -197,7 +197,14 @@ macro_rules! node_type {
         struct $name {
             id: u32,
             vec: RefCell<Vec<Ref>>,
-            map: RefCell<HashMap<u8, Ref>>,
+            // A `BTreeMap`, not a `HashMap`: when a hook panics out of an
+            // entry's drop (a child's finalizer panic propagates from its
+            // `Gc`'s drop, as documented), std's `HashMap` stops dropping and
+            // leaks the remaining entries (their `Gc`s keep counts the model
+            // thinks are gone) and its table; `BTreeMap`'s drop goes on past
+            // the panic. gc-core's `HashMap` `Trace` impl is exercised by the
+            // weak maps below, which are `HashMap`s inside.
+            map: RefCell<BTreeMap<u8, Ref>>,
             opt: RefCell<Option<Ref>>,
             weak: RefCell<WRef>,
             wset: RefCell<WeakSet<Plain>>,
@@ -214,7 +221,7 @@ macro_rules! node_type {
                 $name {
                     id,
                     vec: RefCell::new(Vec::new()),
-                    map: RefCell::new(HashMap::new()),
+                    map: RefCell::new(BTreeMap::new()),
                     opt: RefCell::new(None),
                     weak: RefCell::new(WRef::None),
                     wset: RefCell::new(WeakSet::new()),
@@ -229,7 +236,7 @@ macro_rules! node_type {
         impl Fields for $name {
             fn id(&self) -> u32 { self.id }
             fn vec(&self) -> &RefCell<Vec<Ref>> { &self.vec }
-            fn map(&self) -> &RefCell<HashMap<u8, Ref>> { &self.map }
+            fn map(&self) -> &RefCell<BTreeMap<u8, Ref>> { &self.map }
             fn opt(&self) -> &RefCell<Option<Ref>> { &self.opt }
             fn weak(&self) -> &RefCell<WRef> { &self.weak }
             fn wset(&self) -> &RefCell<WeakSet<Plain>> { &self.wset }
