@@ -131,3 +131,15 @@ fn other2_hashmap_drop_panic_count() {
         ));
     }
 }
+
+/// The same harness problem seen by check (d): entries leaked by a
+/// `HashMap` whose drop was interrupted by a panic kept a node alive after
+/// the final collections ("unreachable but still alive", 8 runs in 20).
+#[test]
+fn other3_hashmap_drop_panic_leak() {
+    for _ in 0..8 {
+        program::run(include_bytes!(
+            "../../fuzz/regressions/other3-hashmap-drop-panic-leak.bin"
+        ));
+    }
+}
