@@ -158,11 +158,7 @@ pub(crate) fn collect_with_callbacks(heap: &Heap, generation: usize) -> usize {
 
     invoke_callbacks(heap, Phase::Start, &CollectionInfo::start(generation));
     let outcome = collect_main(heap, generation);
-    // The garbage is gone or kept and every list is consistent: user code
-    // the collection held back may run now (see "Where user code runs").
-    crate::weak::end_trash_epoch();
-    crate::weak::run_trash_callbacks(heap, |payload| heap.note_panic(payload));
-    crate::debug::write_lines(heap);
+    run_held_back_user_code(heap);
     let info = CollectionInfo {
         generation,
         collected: outcome.collected,
@@ -178,21 +174,35 @@ pub(crate) fn collect_with_callbacks(heap: &Heap, generation: usize) -> usize {
     outcome.collected + outcome.uncollectable
 }
 
+/// Once the garbage is gone or kept and every list is consistent, runs the
+/// user code the collection held back (see "Where user code runs"): the
+/// callbacks of `Weak`s that were in the trash, then the debug writer.
+fn run_held_back_user_code(heap: &Heap) {
+    crate::weak::end_trash_epoch();
+    crate::weak::run_trash_callbacks(heap, |payload| heap.note_panic(payload));
+    crate::debug::write_lines(heap);
+}
+
+/// Debug builds: no collection state is left outside a collection.
+#[cfg(debug_assertions)]
+fn validate_idle(heap: &Heap) {
+    heap.unreachable
+        .validate("unreachable", "absent", |_| false);
+    heap.finalizers.validate("finalizers", "absent", |_| false);
+    assert!(heap.trash_callbacks.borrow().is_empty());
+}
+
 /// Marks a collection as running for as long as it lives. If the collection
-/// unwinds (a `Trace` impl or a `Start` callback panicked; the phases'
-/// own guards have already put every object back on a generation), it
-/// writes the lines formatted so far and drops any panic kept from user code
-/// (the unwinding panic wins).
+/// unwinds (a `Trace` impl or a `Start` callback panicked; the phases' own
+/// guards have already put every object back on a generation), it runs the
+/// user code held back so far ([`run_held_back_user_code`]) and drops any
+/// panic kept from user code (the unwinding panic wins).
 struct CollectionScope<'a>(&'a Heap);
 
 impl<'a> CollectionScope<'a> {
     fn enter(heap: &'a Heap) -> Self {
         #[cfg(debug_assertions)]
-        {
-            heap.unreachable
-                .validate("unreachable", "absent", |_| false);
-            heap.finalizers.validate("finalizers", "absent", |_| false);
-        }
+        validate_idle(heap);
         heap.collecting.set(true);
         CollectionScope(heap)
     }
@@ -201,19 +211,12 @@ impl<'a> CollectionScope<'a> {
 impl Drop for CollectionScope<'_> {
     fn drop(&mut self) {
         let heap = self.0;
-        crate::weak::end_trash_epoch();
         if std::thread::panicking() {
-            crate::weak::run_trash_callbacks(heap, |payload| heap.note_panic(payload));
-            crate::debug::write_lines(heap);
+            run_held_back_user_code(heap);
             heap.discard_panic();
         }
         #[cfg(debug_assertions)]
-        {
-            heap.unreachable
-                .validate("unreachable", "absent", |_| false);
-            heap.finalizers.validate("finalizers", "absent", |_| false);
-            assert!(heap.trash_callbacks.borrow().is_empty());
-        }
+        validate_idle(heap);
         heap.collecting.set(false);
     }
 }
