@@ -105,45 +105,31 @@
 //! | [`objgraph`] | leak hunting: growth tables, back-reference chains, Graphviz graphs |
 //! | `state` | the per-thread heap and thread teardown |
 
-#![deny(missing_docs)]
-#![deny(unsafe_op_in_unsafe_fn)]
-
-mod alloc;
-mod callbacks;
+// Layers, bottom-up: each calls only the ones above it in this list.
 pub mod collector;
-mod debug;
-mod finalize;
-mod garbage;
-mod gc;
-mod generations;
-mod header;
-mod introspect;
-mod list;
-mod object;
+mod gcmodule;
+mod handles;
+mod heap;
+mod layout;
+mod lifecycle;
 pub mod objgraph;
-mod state;
 mod trace;
-mod trace_impls;
-mod trashcan;
-mod weak;
 pub mod weakref;
 
-pub use callbacks::{CallbackId, CollectionInfo, Phase, add_callback, remove_callback};
 pub use collector::{collect, collect_generation};
-pub use debug::{DebugFlags, get_debug, set_debug, set_debug_writer};
-pub use finalize::{Finalize, FinalizerPolicy, get_finalizer_policy, set_finalizer_policy};
-pub use garbage::{garbage, take_garbage};
-pub use gc::Gc;
-pub use generations::{
-    disable, enable, freeze, get_count, get_freeze_count, get_threshold, is_enabled, set_threshold,
-    unfreeze,
+pub use gcmodule::introspect::{
+    get_objects, get_referents, get_referrers, get_stats, is_finalized, is_tracked,
 };
-pub use introspect::{
-    GenerationStats, get_objects, get_referents, get_referrers, get_stats, is_finalized, is_tracked,
+
+pub use gcmodule::{
+    add_callback, disable, enable, freeze, garbage, get_count, get_debug, get_finalizer_policy,
+    get_freeze_count, get_threshold, is_enabled, remove_callback, set_debug, set_debug_writer,
+    set_finalizer_policy, set_threshold, take_garbage, unfreeze,
 };
-pub use object::{AsObject, Object};
-pub use trace::{DropOk, Trace, Tracer};
-pub use weak::{ReferenceError, Weak};
+
+pub use handles::{AsObject, Gc, Object, ReferenceError, Weak};
+pub use heap::{CallbackId, CollectionInfo, DebugFlags, FinalizerPolicy, GenerationStats, Phase};
+pub use trace::{DropOk, Finalize, Trace, Tracer};
 
 /// Derives [`Trace`] for a struct or enum; see the `gc_derive` crate docs.
 pub use gc_derive::Trace;

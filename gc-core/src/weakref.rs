@@ -28,9 +28,8 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::rc::{self, Rc};
 
-use crate::gc::Gc;
+use crate::handles::{Gc, Weak};
 use crate::trace::{Trace, Tracer};
-use crate::weak::Weak;
 
 /// Shared between a collection and its entries' callbacks. Only the
 /// collection holds it strongly; each callback holds an `rc::Weak` to it.

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use super::roots::RootScope;
 use super::walk::ReverseIndex;
-use crate::object::{AsObject, Object, sealed::Sealed};
-use crate::state::heap;
+use crate::handles::{AsObject, Object, sealed::Sealed};
+use crate::heap::heap;
 
 /// The shortest chain of references from an object satisfying `predicate`
 /// to `target`: `[match, ..., target]`, each element holding a strong edge

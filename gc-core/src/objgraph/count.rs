@@ -11,9 +11,10 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use super::roots::{internal_refs, referrer_counts};
-use super::walk::{TypeMatcher, for_each, handle, visible_lists, vtable_key};
-use crate::object::{Object, short_type_name};
-use crate::state::heap;
+use super::walk::{TypeMatcher, handle, vtable_key};
+use crate::handles::Object;
+use crate::heap::{Lists, heap};
+use crate::layout::short_type_name;
 
 /// Number of tracked objects whose type is `type_name`, full
 /// (`app::Node`) or short (`Node`).
@@ -34,7 +35,7 @@ pub fn count(type_name: &str) -> usize {
     let Some(heap) = heap() else { return 0 };
     let mut matcher = TypeMatcher::new(type_name);
     let mut n = 0;
-    for_each(&visible_lists(heap), |_, header| {
+    heap.for_each(Lists::Generations, |_, header| {
         n += usize::from(matcher.matches(header));
     });
     n
@@ -62,7 +63,7 @@ pub fn typestats() -> HashMap<String, usize> {
     // object. Consecutive objects are often of one type.
     let mut by_type: HashMap<usize, (&'static str, usize)> = HashMap::new();
     let mut last: Option<(usize, &'static str, usize)> = None;
-    for_each(&visible_lists(heap), |_, header| {
+    heap.for_each(Lists::Generations, |_, header| {
         let key = vtable_key(header);
         match &mut last {
             Some((k, _, n)) if *k == key => *n += 1,
@@ -282,7 +283,7 @@ pub fn by_type(type_name: &str) -> Vec<Object> {
     };
     let mut matcher = TypeMatcher::new(type_name);
     let mut found = Vec::new();
-    for_each(&visible_lists(heap), |h, header| {
+    heap.for_each(Lists::Generations, |h, header| {
         if matcher.matches(header) {
             // SAFETY: `h` is on a list; creating handles runs no user code.
             found.push(unsafe { handle(h) });
@@ -307,7 +308,7 @@ pub fn by_type(type_name: &str) -> Vec<Object> {
 pub fn at(id: usize) -> Option<Object> {
     let heap = heap()?;
     let mut found = None;
-    for_each(&visible_lists(heap), |h, _| {
+    heap.for_each(Lists::Generations, |h, _| {
         if found.is_none() && h.as_ptr().addr() == id {
             // SAFETY: `h` is on a list; creating a handle runs no user code.
             found = Some(unsafe { handle(h) });
@@ -340,9 +341,9 @@ pub fn get_leaking_objects() -> Vec<Object> {
     let Some(heap) = heap() else {
         return Vec::new();
     };
-    let lists = visible_lists(heap);
+    let lists = Lists::Generations;
     let mut found = Vec::new();
-    let ran = internal_refs(heap, &lists, |h, _, refs| {
+    let ran = internal_refs(heap, lists, |h, _, refs| {
         if refs == 0 {
             // SAFETY: `h` is on a list; the pass runs no user code.
             found.push(unsafe { handle(h) });
@@ -350,8 +351,8 @@ pub fn get_leaking_objects() -> Vec<Object> {
     });
     if !ran {
         // Called during a collection (from a finalizer or callback).
-        let counts = referrer_counts(&lists);
-        for_each(&lists, |h, _| {
+        let counts = referrer_counts(heap, lists);
+        heap.for_each(lists, |h, _| {
             if !counts.contains_key(&h.as_ptr().addr()) {
                 // SAFETY: `h` is on a list; counting ran no user code.
                 found.push(unsafe { handle(h) });

@@ -23,8 +23,8 @@ use std::path::PathBuf;
 
 use super::roots::{RootScope, is_root};
 use super::walk::{ReverseIndex, edge_count, edge_labels};
-use crate::object::{Object, object_handles, sealed::Sealed};
-use crate::state::heap;
+use crate::handles::{Object, sealed::Sealed};
+use crate::heap::{heap, object_handles};
 
 /// How [`show_refs`], [`show_backrefs`] and [`show_chain`] draw a graph:
 /// objgraph's keyword arguments.

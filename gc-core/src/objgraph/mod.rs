@@ -111,9 +111,11 @@ mod walk;
 pub use chain::{
     find_backref_chain, find_backref_chain_ignoring, find_ref_chain, find_ref_chain_ignoring,
 };
+
 pub use count::{
     at, by_type, count, get_leaking_objects, growth, most_common_types, show_growth,
     show_growth_to, show_most_common_types, show_most_common_types_to, typestats,
 };
+
 pub use dot::{GraphOptions, show_backrefs, show_chain, show_refs};
 pub use roots::{is_root, roots};

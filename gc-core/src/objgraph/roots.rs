@@ -17,18 +17,19 @@
 //! Counting the references from tracked objects for *every* object at once
 //! is the collector's `update_refs` + `subtract_refs` (see
 //! [`collector`](crate::collector)) run over every tracked object:
-//! one pass, O(heap). [`internal_refs`] does that outside collections.
+//! one pass, O(heap): `collector::count_internal_refs`, the collector's own
+//! phases, which this module calls and never reimplements.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use super::walk::{for_each, handle, tracked_lists, visible_lists};
-use crate::collector::{subtract_refs, update_refs};
-use crate::header::{GC_REFS_PINNED, GcHeader, HeaderPtr, flags, header_ref};
-use crate::list::Link;
-use crate::object::{Object, object_handles, sealed::Sealed, trace_edges};
-use crate::state::{Heap, heap};
+use super::walk::handle;
+use crate::collector::count_internal_refs;
+use crate::handles::{Object, sealed::Sealed};
+use crate::heap::{Heap, Lists, heap, object_handles};
+use crate::layout::{GcHeader, HeaderPtr, header_ref};
+use crate::trace::trace_edges;
 
 /// Whether `obj` is referenced from outside the heap: its strong count
 /// exceeds its references from tracked objects plus the [`Object`] handles
@@ -104,15 +105,15 @@ pub fn roots() -> Vec<Object> {
         return Vec::new();
     };
     let mut found = Vec::new();
-    let ran = internal_refs(heap, &tracked_lists(heap), |h, header, refs| {
+    let ran = internal_refs(heap, Lists::Tracked, |h, header, refs| {
         if header.generation().is_some_and(|g| g <= 2) && exceeds(h, refs) {
             // SAFETY: `h` is on a list; the pass runs no user code.
             found.push(unsafe { handle(h) });
         }
     });
     if !ran {
-        let counts = referrer_counts(&heap.lists());
-        for_each(&visible_lists(heap), |h, _| {
+        let counts = referrer_counts(heap, Lists::All);
+        heap.for_each(Lists::Generations, |h, _| {
             if exceeds(h, counts.get(&h.as_ptr().addr()).copied().unwrap_or(0)) {
                 // SAFETY: `h` is on a list; counting ran no user code.
                 found.push(unsafe { handle(h) });
@@ -129,77 +130,26 @@ fn exceeds(h: HeaderPtr, refs: usize) -> bool {
     strong > refs.saturating_add(object_handles(h))
 }
 
-/// The one pass: for every object on `lists`, calls `read(h, header, refs)`
-/// where `refs` is the number of strong references the object has from
-/// objects on `lists` (each traced edge counts once).
-///
-/// This is the collector's phases 1 and 2 over every object of `lists` at
-/// once: `COLLECTING` and `gc_refs = strong` everywhere ([`update_refs`]),
-/// then `gc_refs -= 1` per internal edge ([`subtract_refs`]), so
-/// `refs = strong - gc_refs`. The flags are cleared as the answers are
-/// read, or by a guard if a `Trace` impl panics. `heap.collecting` is held meanwhile, so no
-/// collection can start.
-///
-/// `read` may create `Object` handles to `h` (its own answer is computed
-/// first), but must run no user code. Returns `false`, without calling
-/// `read`, while a collection runs: the `gc_refs` are the collector's then.
+/// [`count_internal_refs`] with the direct count for an object whose strong
+/// count did not fit the collector's `gc_refs` (over 2^31 handles).
 pub(super) fn internal_refs(
     heap: &Heap,
-    lists: &[&Link],
+    which: Lists,
     mut read: impl FnMut(HeaderPtr, &GcHeader, usize),
 ) -> bool {
-    if heap.collecting.get() {
-        return false;
-    }
-    heap.collecting.set(true);
-    let guard = PassGuard { heap, lists };
-    for list in lists {
-        update_refs(list);
-    }
-    for list in lists {
-        subtract_refs(list);
-    }
-    // Read and clear in one walk; the guard only runs on a panic.
-    for_each(lists, |h, header| {
-        let gc_refs = header.gc_refs.get();
-        let refs = if gc_refs == GC_REFS_PINNED {
-            // The count did not fit in `gc_refs` (over 2^31 handles):
-            // count this one object's referrers directly.
-            referrers_of(heap, h)
-        } else {
-            // `gc_refs >= 0` by the `Trace` contract; clamp regardless.
-            header
-                .strong()
-                .saturating_sub(usize::try_from(gc_refs).unwrap_or(0))
-        };
-        header.clear(flags::COLLECTING);
+    count_internal_refs(heap, which, |h, header, refs| {
+        let refs = refs.unwrap_or_else(|| referrers_of(heap, h));
         read(h, header, refs);
-    });
-    std::mem::forget(guard);
-    heap.collecting.set(false);
-    true
-}
-
-/// Clears what [`internal_refs`] set if it unwinds.
-struct PassGuard<'a> {
-    heap: &'a Heap,
-    lists: &'a [&'a Link],
-}
-
-impl Drop for PassGuard<'_> {
-    fn drop(&mut self) {
-        for_each(self.lists, |_, header| header.clear(flags::COLLECTING));
-        self.heap.collecting.set(false);
-    }
+    })
 }
 
 /// How many strong references each object has from the objects of
 /// `lists`, by address: the fallback of [`internal_refs`] while a
 /// collection runs. Objects the collection condemned are skipped: their
 /// values are being torn down, and they are no one's referrers any more.
-pub(super) fn referrer_counts(lists: &[&Link]) -> HashMap<usize, usize> {
+pub(super) fn referrer_counts(heap: &Heap, which: Lists) -> HashMap<usize, usize> {
     let mut counts: HashMap<usize, usize> = HashMap::new();
-    for_each(lists, |h, _| {
+    heap.for_each(which, |h, _| {
         // SAFETY: `h` is on a list, so allocated; `trace_edges` skips an
         // object whose value is dropped or condemned (being dropped, or
         // about to be, by the running collection's teardown), and any other
@@ -217,7 +167,7 @@ pub(super) fn referrer_counts(lists: &[&Link]) -> HashMap<usize, usize> {
 /// lists. One scan of the heap.
 fn referrers_of(heap: &Heap, target: HeaderPtr) -> usize {
     let mut n = 0;
-    for_each(&heap.lists(), |h, _| {
+    heap.for_each(Lists::All, |h, _| {
         // SAFETY: as in `referrer_counts`.
         unsafe { trace_edges(h, &mut |child, _| n += usize::from(child == target)) };
     });
@@ -237,7 +187,7 @@ impl RefTable {
     fn compute() -> Option<RefTable> {
         let heap = heap()?;
         let mut refs = HashMap::new();
-        let ran = internal_refs(heap, &tracked_lists(heap), |h, _, n| {
+        let ran = internal_refs(heap, Lists::Tracked, |h, _, n| {
             refs.insert(h.as_ptr().addr(), n);
         });
         Some(if ran {
@@ -247,7 +197,7 @@ impl RefTable {
             }
         } else {
             RefTable {
-                refs: referrer_counts(&heap.lists()),
+                refs: referrer_counts(heap, Lists::All),
                 complete: true,
             }
         })

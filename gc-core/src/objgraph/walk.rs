@@ -4,48 +4,10 @@
 
 use std::collections::HashMap;
 
-use crate::header::{GcHeader, HeaderPtr, VTable, header_ref};
-use crate::list::Link;
-use crate::object::{Object, short_type_name, trace_edges};
-use crate::state::Heap;
-
-/// The lists whose objects [`get_objects(None)`](crate::get_objects) lists,
-/// and so every objgraph query sees: generations 0, 1 and 2.
-pub(super) fn visible_lists(heap: &Heap) -> [&Link; 3] {
-    [
-        &heap.generations[0].head,
-        &heap.generations[1].head,
-        &heap.generations[2].head,
-    ]
-}
-
-/// Every list a tracked object can be on outside a collection: the
-/// generations and the permanent one. Frozen objects are not listed by the
-/// queries, but their edges count: a frozen object referring to `x` is a
-/// tracked referrer of `x`.
-pub(super) fn tracked_lists(heap: &Heap) -> [&Link; 4] {
-    [
-        &heap.generations[0].head,
-        &heap.generations[1].head,
-        &heap.generations[2].head,
-        &heap.permanent,
-    ]
-}
-
-/// Calls `f` on every object of `lists`, in list order.
-///
-/// `f` must not change any list: it may read headers and create `Object`
-/// handles (which neither allocate tracked objects nor free any), but it
-/// must not drop the last handle of an object, allocate a tracked object,
-/// or run user code. Every caller passes a closure of this module tree.
-pub(super) fn for_each(lists: &[&Link], mut f: impl FnMut(HeaderPtr, &GcHeader)) {
-    for list in lists {
-        for h in list.iter() {
-            // SAFETY: objects on a list are allocated.
-            f(h, unsafe { header_ref(h) });
-        }
-    }
-}
+use crate::handles::Object;
+use crate::heap::{Heap, Lists};
+use crate::layout::{GcHeader, HeaderPtr, VTable, short_type_name};
+use crate::trace::trace_edges;
 
 /// A new handle to an object found on one of the heap's lists.
 ///
@@ -139,7 +101,7 @@ impl ReverseIndex {
             return index;
         };
         let mut handles = Vec::new();
-        for_each(&tracked_lists(heap), |h, _| handles.push(h));
+        heap.for_each(Lists::Tracked, |h, _| handles.push(h));
         for (i, &h) in handles.iter().enumerate() {
             // SAFETY: found on a list just now; nothing ran since.
             unsafe {

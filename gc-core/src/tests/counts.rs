@@ -11,7 +11,7 @@
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
 
-use crate::state::heap;
+use crate::heap::heap;
 use crate::{Gc, Object};
 
 /// The signal `std::process::abort` raises on Unix.
@@ -55,7 +55,7 @@ fn gc_clone_aborts_when_the_strong_count_overflows() {
     assert_aborts("gc_clone_aborts_when_the_strong_count_overflows", || {
         let obj = Gc::new(0_u8);
         // SAFETY: `obj` keeps the box allocated.
-        unsafe { crate::header::header_ref(Gc::header_ptr(&obj)) }.forge_counts(usize::MAX, 0);
+        unsafe { crate::layout::header_ref(Gc::header_ptr(&obj)) }.forge_counts(usize::MAX, 0);
         std::mem::forget((obj.clone(), obj));
     });
 }
@@ -120,7 +120,7 @@ fn object_clone_aborts_when_the_side_table_count_overflows() {
             let obj = Gc::new(0_u8);
             let object: Object = Gc::to_object(&obj);
             // SAFETY: `obj` keeps the box allocated.
-            let header = unsafe { crate::header::header_ref(Gc::header_ptr(&obj)) };
+            let header = unsafe { crate::layout::header_ref(Gc::header_ptr(&obj)) };
             header.forge_counts(header.strong(), u16::MAX);
             heap()
                 .expect("this thread's heap")

@@ -4,10 +4,11 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use super::util::Node;
-use crate::gc::Gc;
-use crate::header::header_ref;
-use crate::list::{Link, unlink};
-use crate::state::heap;
+use crate::handles::Gc;
+use crate::heap::heap;
+use crate::layout::Link;
+use crate::layout::header_ref;
+use crate::layout::list::unlink;
 
 fn ids(list: &Link) -> Vec<usize> {
     list.iter().map(|h| h.as_ptr().addr()).collect()
@@ -57,7 +58,7 @@ fn merge_moves_every_node_and_empties_the_source() {
 
 #[test]
 fn object_handles_are_counted_beyond_the_header_capacity() {
-    use crate::object::object_handles;
+    use crate::heap::object_handles;
     let drops = Rc::new(Cell::new(0));
     let a = Node::new(&drops);
     let h = Gc::header_ptr(&a);
@@ -77,7 +78,7 @@ fn object_handles_are_counted_beyond_the_header_capacity() {
 #[cfg(debug_assertions)]
 #[test]
 fn validate_list_reports_an_object_in_the_wrong_state() {
-    use crate::header::flags;
+    use crate::layout::flags;
     let drops = Rc::new(Cell::new(0));
     let nodes: Vec<_> = (0..3).map(|_| Node::new(&drops)).collect();
     let gen0 = &heap().unwrap().generations[0].head;

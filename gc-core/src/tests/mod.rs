@@ -5,6 +5,7 @@ mod util;
 
 #[cfg(unix)]
 mod counts;
+mod layers;
 mod lists;
 mod phases;
 mod teardown;

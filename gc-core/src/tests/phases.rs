@@ -4,11 +4,11 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use super::util::Node;
-use crate::header::{flags, header_ref};
-use crate::state::heap;
+use crate::heap::heap;
+use crate::layout::{flags, header_ref};
 use crate::{Gc, collect, collect_generation};
 
-fn young_head() -> &'static crate::list::Link {
+fn young_head() -> &'static crate::layout::Link {
     &heap().unwrap().generations[0].head
 }
 

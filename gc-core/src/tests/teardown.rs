@@ -4,8 +4,8 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use super::util::Node;
-use crate::header::header_ref;
-use crate::state::LOCAL;
+use crate::heap::LOCAL;
+use crate::layout::header_ref;
 use crate::{Gc, Trace, Tracer, collect};
 
 #[test]

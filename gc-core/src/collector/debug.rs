@@ -1,92 +1,14 @@
-//! Debug flags and the lines they print, in CPython's formats.
+//! The lines the debug flags print, in CPython's formats (`gc: collecting
+//! generation 2...`, `gc: collectable <Node 0x...>`). Formatted during the
+//! phases, written by [`write_lines`] once the collection is over (see the
+//! collector's "Where user code runs").
 
 use std::fmt;
 use std::io::Write;
 use std::time::Instant;
 
-use crate::header::{HeaderPtr, header_ref};
-use crate::object::short_type_name;
-use crate::state::{Heap, heap};
-
-bitflags::bitflags! {
-    /// What the collector reports or keeps (`gc.set_debug`), with CPython's
-    /// values.
-    ///
-    /// ```
-    /// use gc_core::DebugFlags;
-    /// assert_eq!(DebugFlags::LEAK, DebugFlags::COLLECTABLE | DebugFlags::UNCOLLECTABLE | DebugFlags::SAVEALL);
-    /// assert_eq!(DebugFlags::LEAK.bits(), 38);
-    /// ```
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-    pub struct DebugFlags: u32 {
-        /// Print statistics at the start and end of each collection
-        /// (`gc: collecting generation 2...`, `gc: done, ...`).
-        const STATS = 1;
-        /// Print `gc: collectable <Node 0x…>` for each unreachable object
-        /// that will be freed (or saved by `SAVEALL`).
-        const COLLECTABLE = 2;
-        /// Print `gc: uncollectable <Node 0x…>` for each object kept because
-        /// of finalizers.
-        const UNCOLLECTABLE = 4;
-        /// Append every unreachable object to [`garbage`](crate::garbage)
-        /// instead of freeing it.
-        const SAVEALL = 32;
-        /// `COLLECTABLE | UNCOLLECTABLE | SAVEALL`: what a leak hunt wants.
-        const LEAK = Self::COLLECTABLE.bits() | Self::UNCOLLECTABLE.bits() | Self::SAVEALL.bits();
-    }
-}
-
-/// Sets the debug flags (`gc.set_debug(flags)`).
-pub fn set_debug(flags: DebugFlags) {
-    if let Some(heap) = heap() {
-        heap.debug.set(flags);
-    }
-}
-
-/// The debug flags (`gc.get_debug()`).
-pub fn get_debug() -> DebugFlags {
-    heap().map_or(DebugFlags::empty(), |h| h.debug.get())
-}
-
-/// Sends debug lines to `writer` instead of standard error (CPython writes
-/// to `sys.stderr`, which Python code can replace the same way).
-///
-/// The lines of a collection are written once it is over: the writer never
-/// runs while garbage is being decided or torn down, so whatever it does
-/// (upgrade `Weak`s, drop handles, allocate, call this function) cannot
-/// reach an object the collection frees. Called from inside the writer, it
-/// takes effect from the next line on.
-///
-/// ```
-/// use gc_core::DebugFlags;
-/// use std::cell::RefCell;
-/// use std::rc::Rc;
-///
-/// #[derive(Clone, Default)]
-/// struct Capture(Rc<RefCell<Vec<u8>>>);
-/// impl std::io::Write for Capture {
-///     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-///         self.0.borrow_mut().extend_from_slice(buf);
-///         Ok(buf.len())
-///     }
-///     fn flush(&mut self) -> std::io::Result<()> { Ok(()) }
-/// }
-///
-/// let capture = Capture::default();
-/// gc_core::set_debug_writer(capture.clone());
-/// gc_core::set_debug(DebugFlags::STATS);
-/// gc_core::collect();
-/// gc_core::set_debug(DebugFlags::empty());
-/// let text = String::from_utf8(capture.0.borrow().clone()).unwrap();
-/// assert!(text.starts_with("gc: collecting generation 2...\n"));
-/// ```
-pub fn set_debug_writer(writer: impl Write + 'static) {
-    if let Some(heap) = heap() {
-        let old = heap.debug_writer.replace(Some(Box::new(writer)));
-        // The old writer's `Drop` is user code: run it outside the borrow.
-        drop(old);
-    }
-}
+use crate::heap::Heap;
+use crate::layout::{HeaderPtr, header_ref, short_type_name};
 
 /// Formats one line for the running collection; [`write_lines`] writes it
 /// when the collection is over. Formatting runs no user code.
@@ -100,7 +22,7 @@ pub(crate) fn line(heap: &Heap, args: fmt::Arguments<'_>) {
 /// [`Heap::note_panic`]) and resumed as the collection's.
 ///
 /// Re-entrancy: the writer is taken out of its slot while it writes, so it
-/// may call [`set_debug_writer`] (the new writer takes the following lines;
+/// may call [`set_debug_writer`](crate::set_debug_writer) (the new writer takes the following lines;
 /// the old one is dropped once its write returns) and anything else; a
 /// `collect()` it makes is a no-op, as the collection is still marked
 /// running. Lines it causes (none: only collections print) would be

@@ -1,8 +1,12 @@
 //! The [`Trace`] trait: how the collector sees the edges of a value.
 
-use crate::gc::Gc;
-use crate::header::HeaderPtr;
-use crate::weak::Weak;
+mod impls;
+mod label;
+
+pub(crate) use label::{DynTracer, Segment, render_label, trace_edges};
+
+use crate::handles::{Gc, Weak};
+use crate::layout::{HeaderPtr, WeakCell};
 
 /// A value whose strong [`Gc`] edges the collector can enumerate.
 ///
@@ -220,13 +224,20 @@ mod sealed {
 /// inlines them away.
 pub trait Tracer: sealed::Sealed + Sized {
     /// Reports one strong edge to `gc`'s object.
-    fn edge<T: 'static>(&mut self, gc: &Gc<T>);
+    #[inline(always)]
+    fn edge<T: 'static>(&mut self, gc: &Gc<T>) {
+        self.__edge_header(gc.ptr.cast());
+    }
 
     /// Reports a weak edge. It never keeps anything alive; the collector uses
     /// it to know which weak references die together with their owner.
     #[inline(always)]
     fn weak_edge<T: 'static>(&mut self, weak: &Weak<T>) {
-        let _ = weak;
+        // SAFETY: a `Weak`'s cell pointer is dangling or a cell its handle
+        // keeps allocated.
+        if let Some(cell) = unsafe { WeakCell::of_handle(weak.cell) } {
+            self.__weak_cell(cell);
+        }
     }
 
     /// Traces the edges inside field `name` (`"next"`, `"0"` for a tuple
@@ -244,77 +255,67 @@ pub trait Tracer: sealed::Sealed + Sized {
         trace(self);
     }
 
+    /// Receives a strong edge (called by `Gc`'s `Trace` impl). Each of the
+    /// crate's tracers implements this one method; `edge` is the same for
+    /// all of them.
     #[doc(hidden)]
     fn __edge_header(&mut self, header: HeaderPtr);
-}
 
-/// A segment of an edge label: where inside its owner an edge was found.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Segment {
-    Field(&'static str),
-    Index(usize),
-}
-
-/// Renders a label path as Rust-like syntax: `next`, `.0`, `items[3]`,
-/// `Variant.field`, `a.b[2].0`.
-pub(crate) fn render_label(path: &[Segment]) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    for (i, seg) in path.iter().enumerate() {
-        match seg {
-            Segment::Field(name) => {
-                let numeric = name.starts_with(|c: char| c.is_ascii_digit());
-                if i > 0 || numeric {
-                    out.push('.');
-                }
-                out.push_str(name);
-            }
-            Segment::Index(n) => {
-                let _ = write!(out, "[{n}]");
-            }
-        }
-    }
-    out
-}
-
-/// The tracer behind introspection: calls `visit` for each strong edge with
-/// the label path that leads to it. Not used by collections.
-pub(crate) struct DynTracer<'a> {
-    path: Vec<Segment>,
-    visit: &'a mut dyn FnMut(HeaderPtr, &[Segment]),
-}
-
-impl<'a> DynTracer<'a> {
-    pub(crate) fn new(visit: &'a mut dyn FnMut(HeaderPtr, &[Segment])) -> Self {
-        DynTracer {
-            path: Vec::new(),
-            visit,
-        }
+    /// Receives a weak edge (called by `Weak`'s `Trace` impl): the cell of
+    /// a non-dangling `Weak`. Only the trash marking looks at it.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __weak_cell(&mut self, cell: &WeakCell) {
+        let _ = cell;
     }
 }
 
-impl sealed::Sealed for DynTracer<'_> {}
-
-impl Tracer for DynTracer<'_> {
-    fn edge<T: 'static>(&mut self, gc: &Gc<T>) {
-        self.__edge_header(Gc::header_ptr(gc));
-    }
-
-    fn field<F: FnOnce(&mut Self)>(&mut self, name: &'static str, trace: F) {
-        self.path.push(Segment::Field(name));
-        trace(self);
-        self.path.pop();
-    }
-
-    fn index<F: FnOnce(&mut Self)>(&mut self, index: usize, trace: F) {
-        self.path.push(Segment::Index(index));
-        trace(self);
-        self.path.pop();
-    }
-
-    fn __edge_header(&mut self, header: HeaderPtr) {
-        (self.visit)(header, &self.path);
-    }
+/// A finalizer, Python's `__del__`: cleanup logic that runs exactly once per
+/// object, while every field is still valid.
+///
+/// Enable it with `#[gc(finalize)]` next to `#[derive(Trace)]`; the derive
+/// refuses to compile if the type does not implement `Finalize`. Unlike a
+/// `Drop` impl (which the derive forbids, because a garbage cycle's values
+/// are dropped one by one), a finalizer may use its `Gc` fields: it runs
+/// before anything is dropped.
+///
+/// On reference-count death the finalizer runs first, while the object's
+/// `Weak`s still upgrade. If it stores a new strong handle to the object
+/// somewhere, the object is resurrected; when it dies again it is freed
+/// without a second finalizer run. A finalizer that panics counts as having
+/// run; the panic propagates once the object has been destroyed.
+///
+/// ```
+/// use gc_core::{Finalize, Gc, Trace};
+/// use std::cell::Cell;
+///
+/// thread_local!(static CLOSED: Cell<u32> = const { Cell::new(0) });
+///
+/// #[derive(Trace)]
+/// #[gc(finalize)]
+/// struct File {
+///     name: String,
+/// }
+///
+/// impl Finalize for File {
+///     fn finalize(&self) {
+///         CLOSED.with(|c| c.set(c.get() + 1));
+///     }
+/// }
+///
+/// let f = Gc::new(File { name: "log.txt".into() });
+/// assert!(!gc_core::is_finalized(&f));
+/// drop(f);
+/// assert_eq!(CLOSED.with(Cell::get), 1);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has `#[gc(finalize)]` but does not implement `Finalize`",
+    label = "`#[gc(finalize)]` requires `impl Finalize for {Self}`",
+    note = "add `impl gc_core::Finalize for {Self} {{ fn finalize(&self) {{ ... }} }}`, or remove `#[gc(finalize)]`"
+)]
+pub trait Finalize {
+    /// Runs once, before the object is destroyed.
+    fn finalize(&self);
 }
 
 /// Implements the seal for the collector's own tracers.
@@ -323,40 +324,17 @@ macro_rules! impl_collector_tracer {
         impl $crate::trace::sealed_impl::Sealed for $ty {}
         impl $crate::trace::Tracer for $ty {
             #[inline(always)]
-            fn edge<T: 'static>(&mut self, gc: &$crate::gc::Gc<T>) {
-                self.__edge_header($crate::gc::Gc::header_ptr(gc));
-            }
-            #[inline(always)]
-            fn __edge_header(&mut self, $header: $crate::header::HeaderPtr) {
+            fn __edge_header(&mut self, $header: $crate::layout::HeaderPtr) {
                 let $this = self;
                 $body
             }
         }
     };
 }
+
 pub(crate) use impl_collector_tracer;
 
 /// Re-export of the seal for [`impl_collector_tracer`].
 pub(crate) mod sealed_impl {
     pub(crate) use super::sealed::Sealed;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_render_like_rust_paths() {
-        use Segment::*;
-        assert_eq!(render_label(&[Field("next")]), "next");
-        assert_eq!(render_label(&[Field("0")]), ".0");
-        assert_eq!(render_label(&[Field("items"), Index(3)]), "items[3]");
-        assert_eq!(render_label(&[Field("Variant.field")]), "Variant.field");
-        assert_eq!(
-            render_label(&[Field("a"), Field("b"), Index(2), Field("0")]),
-            "a.b[2].0"
-        );
-        assert_eq!(render_label(&[Index(1)]), "[1]");
-        assert_eq!(render_label(&[]), "");
-    }
 }

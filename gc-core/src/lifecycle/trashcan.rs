@@ -8,10 +8,11 @@
 //! destruction drains that stack before it returns. A chain of any length is
 //! then dropped in bounded stack space.
 
-use crate::gc::free_box;
-use crate::header::{GcBox, HeaderPtr, flags, header_ref};
-use crate::list::{Link, next_raw, set_next_raw};
-use crate::state::LOCAL;
+use super::dealloc::free_box;
+use crate::heap::LOCAL;
+use crate::layout::alloc::deallocate;
+use crate::layout::list::{next_raw, set_next_raw};
+use crate::layout::{GcBox, GcHeader, HeaderPtr, Link, flags, header_ref};
 
 /// Nested destructions allowed before deferring. Each level costs a few
 /// hundred bytes of stack, so this fits in a 256 KiB thread stack with room
@@ -102,7 +103,7 @@ impl<T> Drop for FreeTyped<T> {
     fn drop(&mut self) {
         // SAFETY: the value is dropped (or its drop unwound), no handle
         // exists and there are no weak cells; the layout is `GcBox<T>`'s.
-        unsafe { crate::alloc::deallocate(self.0.cast(), std::alloc::Layout::new::<GcBox<T>>()) };
+        unsafe { deallocate(self.0.cast(), std::alloc::Layout::new::<GcBox<T>>()) };
     }
 }
 
@@ -115,14 +116,13 @@ fn drain_deferred() {
             if !top.is_null() {
                 // SAFETY: deferred objects are allocated: only
                 // `drop_and_free` frees them.
-                let header = unsafe { &*top.cast::<crate::header::GcHeader>() };
+                let header = unsafe { &*top.cast::<GcHeader>() };
                 l.deferred.set(next_raw(header));
                 set_next_raw(header, std::ptr::null());
             }
             top
         });
-        let Some(h) = std::ptr::NonNull::new(next.cast::<crate::header::GcHeader>().cast_mut())
-        else {
+        let Some(h) = std::ptr::NonNull::new(next.cast::<GcHeader>().cast_mut()) else {
             return;
         };
         // SAFETY: the object was deferred by `destroy`, whose caller

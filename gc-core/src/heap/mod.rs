@@ -1,5 +1,13 @@
-//! The per-thread heap: container lists, counters and configuration, and
-//! what happens to them when the thread exits.
+//! Layer 2: the per-thread heap and its state types, the data as CPython's
+//! `pycore_interp_structs.h` holds it (`GCState`): the generations and
+//! their statistics ([`generations`]), the settings ([`settings`]), the
+//! collection callbacks ([`callbacks`]), the garbage list, the pending
+//! panic, and what happens to all of it when the thread exits. Which lists
+//! a heap walk covers is decided here, once ([`Lists`]).
+//!
+//! May call: `layout`, `trace`. Holds values of upper layers only as data
+//! (`gc.garbage`'s [`StrongRef`]s, whose `Drop` releases them at thread
+//! exit).
 //!
 //! Two thread-locals hold it. [`LOCAL`] has no destructor, so it can be read
 //! at any time, even while other thread-locals are being destroyed; it points
@@ -15,14 +23,19 @@ use std::cell::{Cell, RefCell};
 use std::io::Write;
 use std::ptr;
 
-use crate::callbacks::Callbacks;
-use crate::debug::DebugFlags;
-use crate::finalize::FinalizerPolicy;
-use crate::generations::Generation;
-use crate::header::{flags, header_ref};
-use crate::introspect::GenerationStats;
-use crate::list::{Link, forget_links};
-use crate::object::Object;
+use crate::layout::list::forget_links;
+use crate::layout::{GcHeader, HeaderPtr, Link, WeakCell, flags, header_ref};
+use crate::lifecycle::StrongRef;
+
+pub(crate) mod callbacks;
+pub(crate) mod generations;
+pub(crate) mod settings;
+
+pub use callbacks::{CallbackId, CollectionInfo, Phase};
+pub(crate) use callbacks::{Callbacks, invoke_callbacks};
+pub use generations::GenerationStats;
+pub(crate) use generations::{Generation, NUM_GENERATIONS};
+pub use settings::{DebugFlags, FinalizerPolicy};
 
 /// Everything the collector knows about one thread's objects. Accessed only
 /// through shared references: every field is a `Cell`/`RefCell`, because
@@ -61,7 +74,7 @@ pub(crate) struct Heap {
     pub(crate) debug_lines: RefCell<Vec<String>>,
     pub(crate) policy: Cell<FinalizerPolicy>,
     /// `gc.garbage`.
-    pub(crate) garbage: RefCell<Vec<Object>>,
+    pub(crate) garbage: RefCell<Vec<StrongRef>>,
     /// The first panic raised by user code (a destructor, finalizer, weak
     /// callback or debug writer) during the running collection, resumed once
     /// the collection is over.
@@ -70,9 +83,25 @@ pub(crate) struct Heap {
     /// garbage owns (`weak::clear_weakrefs`), each with a handle held: their
     /// callbacks are decided when the teardown is over
     /// (`weak::run_trash_callbacks`). Empty outside a collection.
-    pub(crate) trash_callbacks: RefCell<Vec<*const crate::weak::WeakCell>>,
+    pub(crate) trash_callbacks: RefCell<Vec<*const WeakCell>>,
     /// `Object` handles beyond the 65,535 a header counts, by object id.
     pub(crate) object_overflow: RefCell<std::collections::HashMap<usize, usize>>,
+}
+
+/// Which of the heap's lists a walk covers (see [`Heap::lists`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lists {
+    /// Generations 0-2: what `get_objects`, `get_referrers` and the
+    /// objgraph tools show (CPython's `gc.get_objects()`).
+    Generations,
+    /// The generations and the permanent generation (`freeze`): every
+    /// tracked object no collection is examining, so every object whose
+    /// references count when deciding roots.
+    Tracked,
+    /// Every list an object can be on, including a running collection's
+    /// scratch lists (`unreachable`, `finalizers`): for counting referrers
+    /// from inside a collection, and for thread exit.
+    All,
 }
 
 impl Heap {
@@ -109,21 +138,40 @@ impl Heap {
     /// so this runs after the box is turned into a raw pointer (moving the
     /// `Box` afterwards would invalidate those pointers).
     fn init_heads(&self) {
-        for list in self.lists() {
+        for list in self.lists(Lists::All) {
             list.init_head();
         }
     }
 
-    /// Every list an object can be on.
-    pub(crate) fn lists(&self) -> [&Link; 6] {
-        [
+    /// The lists a walk of `which` covers, in a fixed order: generations
+    /// 0-2, then the permanent generation, then a collection's scratch
+    /// lists. The one place that decides it.
+    pub(crate) fn lists(&self, which: Lists) -> impl Iterator<Item = &Link> {
+        let all = [
             &self.generations[0].head,
             &self.generations[1].head,
             &self.generations[2].head,
             &self.permanent,
             &self.unreachable,
             &self.finalizers,
-        ]
+        ];
+        let len = match which {
+            Lists::Generations => NUM_GENERATIONS,
+            Lists::Tracked => NUM_GENERATIONS + 1,
+            Lists::All => all.len(),
+        };
+        all.into_iter().take(len)
+    }
+
+    /// Calls `f` on every object of the lists `which` covers, with its
+    /// header. `f` must not unlink the object it is given.
+    pub(crate) fn for_each(&self, which: Lists, mut f: impl FnMut(HeaderPtr, &GcHeader)) {
+        for list in self.lists(which) {
+            for h in list.iter() {
+                // SAFETY: objects on a list are allocated.
+                f(h, unsafe { header_ref(h) });
+            }
+        }
     }
 
     /// Keeps the first panic of a collection; later ones are dropped with
@@ -165,7 +213,7 @@ impl Heap {
     /// Unlinks every object from every list, without touching list heads
     /// again. Used at thread exit only.
     fn untrack_all(&self) {
-        for list in self.lists() {
+        for list in self.lists(Lists::All) {
             let mut node = list.first();
             while let Some(h) = node {
                 // SAFETY: `h` is on `list`; the successor is read before the
@@ -179,6 +227,58 @@ impl Heap {
             list.init_head();
         }
     }
+}
+
+/// Counts a new `Object` handle to `h` (see `GcHeader::objects`). The
+/// header's count saturates and the excess goes to the heap's side table,
+/// whose count aborts on overflow, as `Rc`'s counts do.
+pub(crate) fn count_object(h: HeaderPtr) {
+    // SAFETY: the caller holds a strong handle.
+    if !unsafe { header_ref(h) }.inc_objects()
+        && let Some(heap) = heap()
+    {
+        let mut overflow = heap.object_overflow.borrow_mut();
+        let count = overflow.entry(h.as_ptr().addr()).or_insert(0);
+        *count = count
+            .checked_add(1)
+            .unwrap_or_else(|| std::process::abort());
+    }
+}
+
+/// Uncounts an `Object` handle to `h`.
+pub(crate) fn uncount_object(h: HeaderPtr) {
+    // SAFETY: the caller still holds a strong handle.
+    let header = unsafe { header_ref(h) };
+    if header.objects() == u16::MAX
+        && let Some(heap) = heap()
+    {
+        let mut overflow = heap.object_overflow.borrow_mut();
+        if let Some(n) = overflow.get_mut(&h.as_ptr().addr()) {
+            *n -= 1;
+            if *n == 0 {
+                overflow.remove(&h.as_ptr().addr());
+            }
+            return;
+        }
+    }
+    header.dec_objects();
+}
+
+/// Number of live `Object` handles to `h`.
+pub(crate) fn object_handles(h: HeaderPtr) -> usize {
+    // SAFETY: the caller keeps the box allocated.
+    let counted = usize::from(unsafe { header_ref(h) }.objects());
+    if counted < usize::from(u16::MAX) {
+        return counted;
+    }
+    let extra = heap().map_or(0, |heap| {
+        heap.object_overflow
+            .borrow()
+            .get(&h.as_ptr().addr())
+            .copied()
+            .unwrap_or(0)
+    });
+    counted + extra
 }
 
 /// Drops a panic payload without unwinding. A payload is user data: its own

@@ -8,15 +8,16 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
-use crate::alloc::{allocate, deallocate};
-use crate::finalize::Finalized;
-use crate::generations::note_allocation;
-use crate::header::{GcBox, GcHeader, HeaderPtr, flags, header_ref};
-use crate::list::unlink;
-use crate::object::{AsObject, Object, sealed};
-use crate::state::heap;
+use super::object::{AsObject, Object, sealed};
+use super::vtable::VTableOf;
+use super::weak::Weak;
+use crate::collector::note_allocation;
+use crate::layout::alloc::allocate;
+use crate::layout::{GcBox, GcHeader, HeaderPtr, flags};
+use crate::lifecycle::finalize::note_finalizer_object;
+use crate::lifecycle::release_typed;
+use crate::lifecycle::weakrefs::weak_count;
 use crate::trace::{Trace, Tracer};
-use crate::weak::{PendingCallbacks, Weak, clear_weakrefs};
 
 /// A strong, reference-counted pointer to a value on this thread's heap:
 /// Python's object reference.
@@ -51,7 +52,7 @@ use crate::weak::{PendingCallbacks, Weak, clear_weakrefs};
 /// assert_eq!(gc_core::collect(), 2);
 /// ```
 pub struct Gc<T: 'static> {
-    ptr: NonNull<GcBox<T>>,
+    pub(crate) ptr: NonNull<GcBox<T>>,
     _owns: PhantomData<T>,
 }
 
@@ -70,7 +71,7 @@ impl<T: Trace + 'static> Gc<T> {
     #[inline]
     pub fn new(value: T) -> Gc<T> {
         let heap = if T::TRACKED { note_allocation() } else { None };
-        let ptr = allocate(GcBox::<T>::VTABLE.layout).cast::<GcBox<T>>();
+        let ptr = allocate(VTableOf::<T>::VTABLE.layout).cast::<GcBox<T>>();
         let mut bits = 0;
         if T::TRACKED {
             bits |= flags::DEEP_DROP;
@@ -81,7 +82,7 @@ impl<T: Trace + 'static> Gc<T> {
         // SAFETY: `ptr` is a fresh allocation of `GcBox<T>`'s layout.
         unsafe {
             ptr.as_ptr().write(GcBox {
-                header: GcHeader::new(GcBox::<T>::VTABLE, bits),
+                header: GcHeader::new(VTableOf::<T>::VTABLE, bits),
                 value,
             });
         }
@@ -91,7 +92,7 @@ impl<T: Trace + 'static> Gc<T> {
             unsafe { heap.generations[0].head.push_back(ptr.cast()) };
         }
         if T::__HAS_FINALIZER {
-            crate::finalize::note_finalizer_object();
+            note_finalizer_object();
         }
         Gc {
             ptr,
@@ -136,7 +137,7 @@ impl<T: 'static> Gc<T> {
 
     /// Number of live [`Weak`] handles to this object.
     pub fn weak_count(this: &Self) -> usize {
-        crate::weak::weak_count(this.header())
+        weak_count(this.header())
     }
 
     /// Whether both point at the same object: Python's `is`.
@@ -212,148 +213,9 @@ impl<T: 'static> Drop for Gc<T> {
     fn drop(&mut self) {
         if self.header().dec_strong() == 0 {
             // SAFETY: that was the last strong handle.
-            unsafe { Gc::drop_slow(self.ptr) };
+            unsafe { release_typed::<T>(self.ptr.cast()) };
         }
     }
-}
-
-impl<T: 'static> Gc<T> {
-    /// The last strong handle is gone. The common case, an object with no
-    /// weak references and no finalizer, is handled here with the type known
-    /// statically (as `Rc` does); everything else goes through [`release`].
-    ///
-    /// # Safety
-    ///
-    /// `ptr` is a live box whose strong count just reached zero.
-    #[inline(never)]
-    unsafe fn drop_slow(ptr: NonNull<GcBox<T>>) {
-        let h: HeaderPtr = ptr.cast();
-        // SAFETY: allocated (caller).
-        let header = unsafe { header_ref(h) };
-        let bits = header.flags();
-        let plain = header.weakrefs.get().is_null()
-            && header.vtable.finalize.is_none()
-            && bits & (flags::VALUE_DROPPED | flags::CONDEMNED) == 0;
-        if !plain {
-            // SAFETY: forwarded from the caller.
-            unsafe { release(h) };
-            return;
-        }
-        if bits & flags::TRACKED != 0 {
-            // SAFETY: tracked, and its value is about to die.
-            unsafe { untrack_dying(h) };
-        }
-        if bits & flags::DEEP_DROP != 0 {
-            // SAFETY: count zero, unlinked, value live, no weak cells.
-            unsafe { crate::trashcan::destroy_typed::<T>(h) };
-        } else {
-            // SAFETY: as above; a value that cannot reach a `Gc` cannot
-            // recurse into another object's destruction.
-            unsafe { crate::trashcan::drop_and_free_typed::<T>(h) };
-        }
-    }
-}
-
-/// The last strong handle of `h` is gone: untrack the object and destroy it
-/// (the cold half of `Drop for Gc`, shared by every type through the vtable).
-///
-/// # Safety
-///
-/// `h` is allocated and its strong count just dropped to zero.
-#[inline(never)]
-pub(crate) unsafe fn release(h: HeaderPtr) {
-    // SAFETY: allocated (caller).
-    let header = unsafe { header_ref(h) };
-    if header.has(flags::CONDEMNED) {
-        // A collection is tearing the object down. If its value is already
-        // dropped (this was the last reference from the rest of the garbage,
-        // or a handle that escaped the teardown), free the box now;
-        // otherwise the collector frees it after dropping the value.
-        if header.has(flags::VALUE_DROPPED) {
-            if header.has(flags::TRACKED) {
-                // SAFETY: still on the collection's list; its value is gone.
-                unsafe { untrack_dying(h) };
-            }
-            // SAFETY: no handle is left, the value is dropped and the weak
-            // cells were cleared when the object was condemned.
-            unsafe { free_box(h) };
-        }
-        return;
-    }
-    // SAFETY: the value is live and nobody is dropping it.
-    let finalized = unsafe { crate::finalize::run_on_refcount_death(h) };
-    let panic = match finalized {
-        Finalized::Resurrected => return,
-        Finalized::Done(panic) => panic,
-    };
-    // The first panic (the finalizer's, then a callback's, then the
-    // destructor's) propagates once the object is destroyed; later ones are
-    // dropped by `drop_payload`. No payload is ever held in a local while
-    // user code may unwind past it: dropped by the unwinding, a payload
-    // whose `Drop` panics would abort the process.
-    let mut panic = panic;
-    let mut keep = |payload| {
-        if panic.is_none() {
-            panic = Some(payload);
-        } else {
-            crate::state::drop_payload(payload);
-        }
-    };
-    let mut callbacks = PendingCallbacks::default();
-    clear_weakrefs(header, &mut callbacks);
-    // Untrack before any callback runs: a collection it triggers must not
-    // see an object whose count is zero.
-    if header.has(flags::TRACKED) {
-        // SAFETY: tracked, and its value is about to die.
-        unsafe { untrack_dying(h) };
-    }
-    if !callbacks.is_empty() {
-        callbacks.run(&mut keep);
-    }
-    // SAFETY: strong count zero, unlinked, value live (not VALUE_DROPPED).
-    // A panicking destructor still frees the box (`trashcan`'s guard).
-    let destroyed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
-        crate::trashcan::destroy(h)
-    }));
-    if let Err(payload) = destroyed {
-        keep(payload);
-    }
-    if let Some(payload) = panic {
-        std::panic::resume_unwind(payload);
-    }
-}
-
-/// Takes a tracked object whose value is dying (or dead) off its list and
-/// counts the deallocation towards count0, as `PyObject_GC_Del` does.
-///
-/// # Safety
-///
-/// `h` is allocated and on a list of this thread's heap (`TRACKED`).
-#[inline]
-unsafe fn untrack_dying(h: HeaderPtr) {
-    // SAFETY: on a list (caller).
-    unsafe { unlink(h) };
-    // SAFETY: allocated (caller).
-    unsafe { header_ref(h) }.clear(flags::TRACKED);
-    if let Some(heap) = heap() {
-        heap.note_deallocation();
-    }
-}
-
-/// Frees a box.
-///
-/// # Safety
-///
-/// The value is dropped, no strong handle remains, and the weak cells were
-/// cleared (so nothing points at the box any more).
-pub(crate) unsafe fn free_box(h: HeaderPtr) {
-    // SAFETY: allocated (caller).
-    let header = unsafe { header_ref(h) };
-    debug_assert!(header.weakrefs.get().is_null());
-    let layout = header.vtable.layout;
-    // SAFETY: nothing refers to the box; the layout is the one it was
-    // allocated with.
-    unsafe { deallocate(h.cast(), layout) };
 }
 
 impl<T: 'static> Deref for Gc<T> {

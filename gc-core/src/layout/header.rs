@@ -32,9 +32,8 @@ use std::any::TypeId;
 use std::cell::Cell;
 use std::ptr::NonNull;
 
-use crate::list::Link;
-use crate::trace::{DynTracer, Trace};
-use crate::weak::WeakCell;
+use super::{Link, WeakCell};
+use crate::trace::DynTracer;
 
 /// A pointer to the header of a live allocation. Always derived from the
 /// pointer the allocator returned (never from a reference to the header), so
@@ -86,16 +85,22 @@ pub(crate) mod flags {
     // Flags are stored in 16 bits: bits 10-15 are free.
 }
 
-/// Type-erased operations on a box, one static table per value type.
+/// Type-erased operations on a box, one static table per value type: the
+/// shape only. The table of a type is built in one place,
+/// `handles::vtable`, the only code that names a value's type and every
+/// layer's per-type function; the layers below call through it, as
+/// CPython's collector calls `tp_traverse` and `tp_dealloc`.
 pub(crate) struct VTable {
     /// `gc_refs -= 1` for every strong edge to an object being collected
-    /// (see `collector::SubtractRefs`).
+    /// (`collector::reachability::SubtractRefs`).
     pub(crate) subtract_refs: unsafe fn(HeaderPtr, u32),
-    /// `visit_reachable` over every strong edge (see `collector`).
+    /// `visit_reachable` over every strong edge
+    /// (`collector::reachability::VisitReachable`).
     pub(crate) visit_reachable: unsafe fn(HeaderPtr, NonNull<Link>),
     /// Traces the value with labels, for introspection.
     pub(crate) trace_dyn: unsafe fn(HeaderPtr, &mut DynTracer<'_>),
-    /// Marks the weak cells the value owns as in the trash.
+    /// Marks the weak cells the value owns as in the trash
+    /// (`lifecycle::weakrefs::MarkTrash`).
     pub(crate) mark_trash: unsafe fn(HeaderPtr),
     /// Drops the value in place.
     pub(crate) drop_value: unsafe fn(HeaderPtr),
@@ -275,25 +280,6 @@ impl GcHeader {
     }
 }
 
-impl<T: Trace + 'static> GcBox<T> {
-    /// The vtable of `GcBox<T>`.
-    pub(crate) const VTABLE: &'static VTable = &VTable {
-        subtract_refs: crate::collector::subtract_refs_of::<T>,
-        visit_reachable: crate::collector::visit_reachable_of::<T>,
-        trace_dyn: trace_dyn_of::<T>,
-        mark_trash: mark_trash_of::<T>,
-        drop_value: drop_value_of::<T>,
-        finalize: if T::__HAS_FINALIZER {
-            Some(finalize_of::<T>)
-        } else {
-            None
-        },
-        layout: Layout::new::<GcBox<T>>(),
-        type_name: std::any::type_name::<T>,
-        type_id: TypeId::of::<T>,
-    };
-}
-
 /// The value of a box whose type is statically known.
 ///
 /// # Safety
@@ -319,36 +305,48 @@ pub(crate) unsafe fn header_ref<'a>(header: HeaderPtr) -> &'a GcHeader {
     unsafe { header.as_ref() }
 }
 
-/// # Safety
-///
-/// `header` must be a live `GcBox<T>` with an undropped value.
-unsafe fn trace_dyn_of<T: Trace>(header: HeaderPtr, tracer: &mut DynTracer<'_>) {
-    // SAFETY: forwarded from the caller.
-    unsafe { value_ref::<T>(header) }.trace(tracer);
+/// Strips module paths from a type name, keeping generics:
+/// `alloc::vec::Vec<app::Node>` → `Vec<Node>`.
+pub(crate) fn short_type_name(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    // Start, in `out`, of the path currently being written.
+    let mut path_start = 0;
+    let mut rest = full;
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("::") {
+            out.truncate(path_start);
+            rest = &rest[2..];
+            continue;
+        }
+        out.push(c);
+        if !(c.is_alphanumeric() || c == '_') {
+            path_start = out.len();
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
 }
 
-/// # Safety
-///
-/// `header` must be a live `GcBox<T>` with an undropped value.
-unsafe fn mark_trash_of<T: Trace>(header: HeaderPtr) {
-    // SAFETY: forwarded from the caller.
-    unsafe { value_ref::<T>(header) }.trace(&mut crate::weak::MarkTrash);
-}
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
 
-/// # Safety
-///
-/// `header` must be a live `GcBox<T>` whose value has not been dropped; the
-/// value must not be used afterwards (the caller sets `VALUE_DROPPED` first).
-unsafe fn drop_value_of<T>(header: HeaderPtr) {
-    // SAFETY: the value is initialised and, by the caller's contract, dropped
-    // exactly once; the pointer comes from the allocation, so it may write.
-    unsafe { std::ptr::drop_in_place(&raw mut (*header.cast::<GcBox<T>>().as_ptr()).value) }
-}
-
-/// # Safety
-///
-/// `header` must be a live `GcBox<T>` whose value has not been dropped.
-unsafe fn finalize_of<T: Trace>(header: HeaderPtr) {
-    // SAFETY: forwarded from the caller.
-    unsafe { value_ref::<T>(header) }.__finalize();
+    #[test]
+    fn short_names_strip_paths_and_keep_generics() {
+        assert_eq!(short_type_name("app::Node"), "Node");
+        assert_eq!(short_type_name("Node"), "Node");
+        assert_eq!(short_type_name("alloc::vec::Vec<app::Node>"), "Vec<Node>");
+        assert_eq!(
+            short_type_name(
+                "std::collections::hash::map::HashMap<alloc::string::String, a::b::C<u8>>"
+            ),
+            "HashMap<String, C<u8>>"
+        );
+        assert_eq!(short_type_name("(a::B, [c::D; 3])"), "(B, [D; 3])");
+        assert_eq!(short_type_name("&'static str"), "&'static str");
+        assert_eq!(
+            short_type_name("core::option::Option<&dyn a::T>"),
+            "Option<&dyn T>"
+        );
+    }
 }

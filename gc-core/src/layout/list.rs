@@ -9,7 +9,7 @@
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
 
-use crate::header::{GcHeader, HeaderPtr};
+use super::{GcHeader, HeaderPtr};
 
 /// A list node: the sentinel of a list, or the first field of a header.
 /// `next` is null while the node is on no list.
@@ -124,7 +124,7 @@ impl Link {
             let header = unsafe { as_header(cur).as_ref() };
             let bits = header.flags();
             assert!(
-                bits & crate::header::flags::TRACKED != 0 && state(bits),
+                bits & super::flags::TRACKED != 0 && state(bits),
                 "validate_list({list}): an object with flags {bits:#06x} is not {what}"
             );
             prev = cur;

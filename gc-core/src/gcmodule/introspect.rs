@@ -1,21 +1,9 @@
 //! The `gc` module's introspection: objects, referrers, referents, stats.
 
-use crate::header::{HeaderPtr, flags, header_ref};
-use crate::list::Link;
-use crate::object::{AsObject, Object, sealed::Sealed, trace_edges};
-use crate::state::heap;
-
-/// Cumulative figures for one generation (an entry of `gc.get_stats()`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct GenerationStats {
-    /// Collections of this generation.
-    pub collections: usize,
-    /// Unreachable objects found by those collections (freed, or kept as
-    /// garbage without being uncollectable).
-    pub collected: usize,
-    /// Objects found uncollectable (kept alive because of finalizers).
-    pub uncollectable: usize,
-}
+use crate::handles::{AsObject, Object, sealed::Sealed};
+use crate::heap::{GenerationStats, Lists, heap};
+use crate::layout::{HeaderPtr, flags, header_ref};
+use crate::trace::trace_edges;
 
 /// Per-generation statistics since the thread started (`gc.get_stats()`).
 pub fn get_stats() -> [GenerationStats; 3] {
@@ -52,17 +40,15 @@ pub fn get_objects(generation: Option<usize>) -> Vec<Object> {
     let Some(heap) = heap() else {
         return Vec::new();
     };
-    let lists: Vec<&Link> = match generation {
-        Some(g) => vec![&heap.generations[g].head],
-        None => heap.generations.iter().map(|g| &g.head).collect(),
-    };
     let mut out = Vec::new();
-    for list in lists {
-        for h in list.iter() {
-            // SAFETY: objects on a generation list are allocated with live
-            // values (garbage being torn down is on another list).
-            out.push(unsafe { Object::new_ref(h) });
-        }
+    let mut push = |h| {
+        // SAFETY: objects on a generation list are allocated with live
+        // values (garbage being torn down is on another list).
+        out.push(unsafe { Object::new_ref(h) });
+    };
+    match generation {
+        Some(g) => heap.generations[g].head.iter().for_each(&mut push),
+        None => heap.for_each(Lists::Generations, |h, _| push(h)),
     }
     out
 }
@@ -75,18 +61,16 @@ pub fn get_referrers(target: &impl AsObject) -> Vec<Object> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for generation in &heap.generations {
-        for h in generation.head.iter() {
-            let mut found = false;
-            // SAFETY: objects on a generation list are allocated with live
-            // values that nobody is dropping.
-            unsafe { trace_edges(h, &mut |child, _| found |= child == target) };
-            if found {
-                // SAFETY: as above.
-                out.push(unsafe { Object::new_ref(h) });
-            }
+    heap.for_each(Lists::Generations, |h, _| {
+        let mut found = false;
+        // SAFETY: objects on a generation list are allocated with live
+        // values that nobody is dropping.
+        unsafe { trace_edges(h, &mut |child, _| found |= child == target) };
+        if found {
+            // SAFETY: as above.
+            out.push(unsafe { Object::new_ref(h) });
         }
-    }
+    });
     out
 }
 

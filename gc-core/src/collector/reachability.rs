@@ -1,0 +1,283 @@
+//! Reachability: which objects of a generation are unreachable (CPython's
+//! `deduce_unreachable`: `update_refs`, `subtract_refs`,
+//! `move_unreachable`), with the tracers the vtable calls for them
+//! (`visit_decref`, `visit_reachable`), and the same counting pass run over
+//! the whole heap for the tools ([`count_internal_refs`]).
+
+use std::ptr::NonNull;
+
+use crate::heap::{Heap, Lists, heap};
+use crate::layout::{GC_REFS_PINNED, GcHeader, HeaderPtr, Link, flags, header_ref, value_ref};
+use crate::trace::{Trace, impl_collector_tracer};
+
+/// Phases 1-3 with their panic guard: splits `young` into survivors (left
+/// on it) and the unreachable objects (moved to `unreachable`). Returns the
+/// number of objects examined and the number of survivors.
+pub(super) fn deduce_unreachable(
+    young: &Link,
+    unreachable: &Link,
+    generation: usize,
+    target: u32,
+) -> (usize, usize) {
+    let restore = RestoreOnUnwind { young, unreachable };
+    let examined = update_and_subtract_refs(young, generation as u32);
+    let survivors = move_unreachable(young, unreachable, target);
+    std::mem::forget(restore);
+    (examined, survivors)
+}
+
+/// Phase 1. Before: no object of `young` is `COLLECTING`. After: each is
+/// `COLLECTING` with `gc_refs == strong count`. Returns the size of `young`.
+pub(crate) fn update_refs(young: &Link) -> usize {
+    let mut size = 0;
+    for h in young.iter() {
+        // SAFETY: objects on a list are allocated.
+        let header = unsafe { header_ref(h) };
+        header.init_gc_refs();
+        header.set(flags::COLLECTING);
+        size += 1;
+    }
+    size
+}
+
+/// Phase 2. After: each object's `gc_refs` counts only the strong references
+/// from outside `young` (every traced edge between two `COLLECTING` objects
+/// was subtracted). By the `Trace` contract (never an edge the value does not
+/// own), `gc_refs >= 0`.
+pub(crate) fn subtract_refs(young: &Link) {
+    for h in young.iter() {
+        // SAFETY: objects on a list are allocated and hold a live value.
+        let header = unsafe { header_ref(h) };
+        // SAFETY: as above; the vtable matches the box's type.
+        unsafe { (header.vtable.subtract_refs)(h, SubtractRefs::COLLECTING_ONLY) };
+    }
+}
+
+/// Phases 1 and 2 in one walk of `young`, with the same result as
+/// `update_refs` followed by `subtract_refs` (each walk of a long list is a
+/// chain of dependent loads, so one walk fewer is a large saving).
+///
+/// An object's `gc_refs` is initialised the first time it is touched, as a
+/// member of the walk or as the target of an edge. Membership of `young`
+/// needs no flag: after `merge_younger`, `young` holds exactly the tracked
+/// objects whose generation bits are `<= generation` (older generations
+/// have larger bits, frozen objects 3, and the scratch lists are empty), and
+/// `COLLECTING` then marks "initialised".
+///
+/// Returns the size of `young`.
+fn update_and_subtract_refs(young: &Link, generation: u32) -> usize {
+    let mut size = 0;
+    for h in young.iter() {
+        size += 1;
+        // SAFETY: objects on a list are allocated and hold a live value.
+        let header = unsafe { header_ref(h) };
+        if !header.has(flags::COLLECTING) {
+            header.init_gc_refs();
+            header.set(flags::COLLECTING);
+        }
+        // SAFETY: as above; the vtable matches the box's type.
+        unsafe { (header.vtable.subtract_refs)(h, generation + 1) };
+    }
+    size
+}
+
+/// `gc_refs -= 1` on every target that is being collected.
+pub(crate) struct SubtractRefs {
+    /// Targets that are tracked and whose generation bits are below this are
+    /// members of the collected generation, initialised on first touch.
+    /// [`SubtractRefs::COLLECTING_ONLY`] disables that: only targets already
+    /// `COLLECTING` count.
+    young_limit: u32,
+}
+
+impl SubtractRefs {
+    /// No lazy initialisation: membership is the `COLLECTING` flag alone.
+    pub(crate) const COLLECTING_ONLY: u32 = 0;
+}
+
+impl_collector_tracer!(SubtractRefs, |this, child| {
+    // SAFETY: an edge reported by a value points at a box its `Gc` keeps
+    // allocated (Trace contract, rule 1).
+    let child = unsafe { header_ref(child) };
+    let bits = child.flags();
+    if bits & flags::COLLECTING == 0 {
+        let generation = (bits & flags::GEN_MASK) >> flags::GEN_SHIFT;
+        if bits & flags::TRACKED == 0 || generation >= this.young_limit {
+            return;
+        }
+        child.init_gc_refs();
+        child.set(flags::COLLECTING);
+    }
+    child.subtract_gc_ref();
+});
+
+/// The `subtract_refs` entry of `GcBox<T>`'s vtable.
+///
+/// # Safety
+///
+/// `h` is a live `GcBox<T>` whose value is not dropped.
+pub(crate) unsafe fn subtract_refs_of<T: Trace>(h: HeaderPtr, young_limit: u32) {
+    // SAFETY: forwarded from the caller.
+    unsafe { value_ref::<T>(h) }.trace(&mut SubtractRefs { young_limit });
+}
+
+/// Phase 3. Splits `young` into reachable objects (left on `young`, with
+/// `COLLECTING` cleared and their generation bits set to `target`) and
+/// unreachable ones (moved to `unreachable`, still `COLLECTING`).
+///
+/// Walks `young` front to back. An object with `gc_refs > 0` is reachable
+/// from outside; its edges are visited with [`VisitReachable`], which marks
+/// the targets reachable and moves back any target already moved to
+/// `unreachable` (to the tail of `young`, so it is scanned in turn). An
+/// object with `gc_refs == 0` is *tentatively* unreachable: a later object
+/// may still reach it. When the walk ends, whatever is on `unreachable` is
+/// reachable from nothing outside `young`.
+///
+/// Returns the number of reachable objects.
+pub(crate) fn move_unreachable(young: &Link, unreachable: &Link, target: u32) -> usize {
+    let young_ptr = NonNull::from(young);
+    let mut survivors = 0;
+    let mut cursor = young.first();
+    while let Some(h) = cursor {
+        // SAFETY: objects on a list are allocated.
+        let header = unsafe { header_ref(h) };
+        if header.gc_refs.get() > 0 {
+            // SAFETY: `h` is live with a live value; the vtable matches.
+            unsafe { (header.vtable.visit_reachable)(h, young_ptr) };
+            header.mark_scanned(target);
+            survivors += 1;
+            // Read the successor only now: the visit may have appended.
+            // SAFETY: `h` is still on `young`.
+            cursor = unsafe { young.next_of(h) };
+        } else {
+            // SAFETY: `h` is on `young`.
+            cursor = unsafe { young.next_of(h) };
+            // SAFETY: `h` is live and on a list; `unreachable` is a head.
+            unsafe { unreachable.move_back(h) };
+            header.set(flags::UNREACHABLE);
+        }
+    }
+    survivors
+}
+
+/// Marks the targets of a reachable object reachable.
+struct VisitReachable {
+    young: NonNull<Link>,
+}
+
+impl_collector_tracer!(VisitReachable, |this, child| {
+    // SAFETY: edges point at allocated boxes (Trace contract, rule 1).
+    let header = unsafe { header_ref(child) };
+    if !header.has(flags::COLLECTING) {
+        // Outside `young`, or already scanned.
+        return;
+    }
+    if header.has(flags::UNREACHABLE) {
+        // Moved too early: bring it back; it will be scanned at the tail.
+        header.clear(flags::UNREACHABLE);
+        header.gc_refs.set(1);
+        // SAFETY: `child` is on the unreachable list; `young` is the head of
+        // the list being walked, alive for the whole phase.
+        unsafe { this.young.as_ref().move_back(child) };
+    } else if header.gc_refs.get() == 0 {
+        // Not scanned yet: scanning will treat it as reachable.
+        header.gc_refs.set(1);
+    }
+});
+
+/// The `visit_reachable` entry of `GcBox<T>`'s vtable.
+///
+/// # Safety
+///
+/// `h` is a live `GcBox<T>` whose value is not dropped; `young` heads the
+/// list being walked by `move_unreachable`.
+pub(crate) unsafe fn visit_reachable_of<T: Trace>(h: HeaderPtr, young: NonNull<Link>) {
+    // SAFETY: forwarded from the caller.
+    unsafe { value_ref::<T>(h) }.trace(&mut VisitReachable { young });
+}
+
+/// If a `Trace` implementation panics during phases 1-3, puts every object
+/// back on `young` with no collection state, so the heap stays usable and the
+/// objects are examined again by the next collection.
+struct RestoreOnUnwind<'a> {
+    young: &'a Link,
+    unreachable: &'a Link,
+}
+
+impl Drop for RestoreOnUnwind<'_> {
+    fn drop(&mut self) {
+        // SAFETY: distinct initialised heads of this heap.
+        unsafe { self.young.merge_from(self.unreachable) };
+        let generation = heap().and_then(|heap| {
+            heap.generations
+                .iter()
+                .position(|g| std::ptr::eq(&g.head, self.young))
+        });
+        for h in self.young.iter() {
+            // SAFETY: objects on a list are allocated.
+            let header = unsafe { header_ref(h) };
+            header.clear(flags::COLLECTING | flags::UNREACHABLE);
+            header.set_generation(generation.unwrap_or(2) as u32);
+        }
+    }
+}
+
+/// Phases 1 and 2 over the whole heap, outside any collection, for the
+/// tools: calls `read` with every object of the lists `which` covers and
+/// the number of references to it from tracked objects on those lists
+/// (`None` when the strong count does not fit `gc_refs`: the caller counts
+/// that one object's referrers directly). One O(heap) pass, the collector's
+/// own `update_refs` + `subtract_refs`; `objgraph`'s roots are the objects
+/// whose strong count exceeds it.
+///
+/// Marks the heap as collecting while it runs (the tracing may panic; a
+/// guard then clears the collection state), so it returns `false` without
+/// doing anything when a collection is running: the objects' `gc_refs` are
+/// the collection's then.
+pub(crate) fn count_internal_refs(
+    heap: &Heap,
+    which: Lists,
+    mut read: impl FnMut(HeaderPtr, &GcHeader, Option<usize>),
+) -> bool {
+    if heap.collecting.get() {
+        return false;
+    }
+    heap.collecting.set(true);
+    let guard = PassGuard { heap, which };
+    for list in heap.lists(which) {
+        update_refs(list);
+    }
+    for list in heap.lists(which) {
+        subtract_refs(list);
+    }
+    // Read and clear in one walk; the guard only runs on a panic.
+    heap.for_each(which, |h, header| {
+        let gc_refs = header.gc_refs.get();
+        let refs = (gc_refs != GC_REFS_PINNED).then(|| {
+            // `gc_refs >= 0` by the `Trace` contract; clamp regardless.
+            header
+                .strong()
+                .saturating_sub(usize::try_from(gc_refs).unwrap_or(0))
+        });
+        header.clear(flags::COLLECTING);
+        read(h, header, refs);
+    });
+    std::mem::forget(guard);
+    heap.collecting.set(false);
+    true
+}
+
+/// Clears the collection state [`count_internal_refs`] left if a `Trace`
+/// impl panicked, and the heap's collecting mark.
+struct PassGuard<'a> {
+    heap: &'a Heap,
+    which: Lists,
+}
+
+impl Drop for PassGuard<'_> {
+    fn drop(&mut self) {
+        self.heap
+            .for_each(self.which, |_, header| header.clear(flags::COLLECTING));
+        self.heap.collecting.set(false);
+    }
+}

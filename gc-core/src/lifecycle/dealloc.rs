@@ -1,0 +1,218 @@
+//! What happens when the last strong reference goes (CPython's
+//! `_Py_Dealloc`, `PyObject_GC_UnTrack` and `PyObject_GC_Del`): the object
+//! is untracked, its finalizer runs if it has one, its weak references are
+//! cleared and their callbacks run, its value is dropped through the
+//! trashcan, and its box is freed.
+//!
+//! [`release_typed`] is the hot path, with the value's type known (an
+//! object with no weak reference and no finalizer, as `Rc`'s `drop_slow`);
+//! [`release`] is the type-erased path every other case takes.
+//! [`StrongRef`] is a type-erased owned reference, the one that
+//! `gc.garbage`, introspection and `Object` hold.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+use super::finalize::{Finalized, run_on_refcount_death};
+use super::trashcan;
+use super::weakrefs::{PendingCallbacks, clear_weakrefs};
+use crate::heap::{Heap, count_object, drop_payload, heap, uncount_object};
+use crate::layout::alloc::deallocate;
+use crate::layout::list::unlink;
+use crate::layout::{GcHeader, HeaderPtr, flags, header_ref};
+
+/// The last strong handle is gone. The common case, an object with no
+/// weak references and no finalizer, is handled here with the type known
+/// statically (as `Rc` does); everything else goes through [`release`].
+///
+/// # Safety
+///
+/// `h` is a live `GcBox<T>` whose strong count just reached zero.
+#[inline(never)]
+pub(crate) unsafe fn release_typed<T>(h: HeaderPtr) {
+    // SAFETY: allocated (caller).
+    let header = unsafe { header_ref(h) };
+    let bits = header.flags();
+    let plain = header.weakrefs.get().is_null()
+        && header.vtable.finalize.is_none()
+        && bits & (flags::VALUE_DROPPED | flags::CONDEMNED) == 0;
+    if !plain {
+        // SAFETY: forwarded from the caller.
+        unsafe { release(h) };
+        return;
+    }
+    if bits & flags::TRACKED != 0 {
+        // SAFETY: tracked, and its value is about to die.
+        unsafe { untrack(h, heap()) };
+    }
+    if bits & flags::DEEP_DROP != 0 {
+        // SAFETY: count zero, unlinked, value live, no weak cells.
+        unsafe { trashcan::destroy_typed::<T>(h) };
+    } else {
+        // SAFETY: as above; a value that cannot reach a `Gc` cannot
+        // recurse into another object's destruction.
+        unsafe { trashcan::drop_and_free_typed::<T>(h) };
+    }
+}
+
+/// The last strong handle of `h` is gone: untrack the object and destroy it
+/// (the cold half of `Drop for Gc`, shared by every type through the vtable).
+///
+/// # Safety
+///
+/// `h` is allocated and its strong count just dropped to zero.
+#[inline(never)]
+pub(crate) unsafe fn release(h: HeaderPtr) {
+    // SAFETY: allocated (caller).
+    let header = unsafe { header_ref(h) };
+    if header.has(flags::CONDEMNED) {
+        // A collection is tearing the object down. If its value is already
+        // dropped (this was the last reference from the rest of the garbage,
+        // or a handle that escaped the teardown), free the box now;
+        // otherwise the collector frees it after dropping the value.
+        if header.has(flags::VALUE_DROPPED) {
+            if header.has(flags::TRACKED) {
+                // SAFETY: still on the collection's list; its value is gone.
+                unsafe { untrack(h, heap()) };
+            }
+            // SAFETY: no handle is left, the value is dropped and the weak
+            // cells were cleared when the object was condemned.
+            unsafe { free_box(h) };
+        }
+        return;
+    }
+    // SAFETY: the value is live and nobody is dropping it.
+    let finalized = unsafe { run_on_refcount_death(h) };
+    let panic = match finalized {
+        Finalized::Resurrected => return,
+        Finalized::Done(panic) => panic,
+    };
+    // The first panic (the finalizer's, then a callback's, then the
+    // destructor's) propagates once the object is destroyed; later ones are
+    // dropped by `drop_payload`. No payload is ever held in a local while
+    // user code may unwind past it: dropped by the unwinding, a payload
+    // whose `Drop` panics would abort the process.
+    let mut panic = panic;
+    let mut keep = |payload| {
+        if panic.is_none() {
+            panic = Some(payload);
+        } else {
+            drop_payload(payload);
+        }
+    };
+    let mut callbacks = PendingCallbacks::default();
+    clear_weakrefs(header, &mut callbacks);
+    // Untrack before any callback runs: a collection it triggers must not
+    // see an object whose count is zero.
+    if header.has(flags::TRACKED) {
+        // SAFETY: tracked, and its value is about to die.
+        unsafe { untrack(h, heap()) };
+    }
+    if !callbacks.is_empty() {
+        callbacks.run(&mut keep);
+    }
+    // SAFETY: strong count zero, unlinked, value live (not VALUE_DROPPED).
+    // A panicking destructor still frees the box (`trashcan`'s guard).
+    let destroyed = catch_unwind(AssertUnwindSafe(|| unsafe { trashcan::destroy(h) }));
+    if let Err(payload) = destroyed {
+        keep(payload);
+    }
+    if let Some(payload) = panic {
+        resume_unwind(payload);
+    }
+}
+
+/// Takes a tracked object whose value is dying (or dead) off its list for
+/// good, clears its collection state, and counts the deallocation towards
+/// count0 (`heap`: this thread's, if it still exists), as
+/// `PyObject_GC_Del` does. The one place an object is untracked and counted
+/// as deallocated.
+///
+/// # Safety
+///
+/// `h` is allocated and on a list of this thread's heap (`TRACKED`).
+#[inline]
+pub(crate) unsafe fn untrack(h: HeaderPtr, heap: Option<&Heap>) {
+    // SAFETY: on a list (caller).
+    unsafe { unlink(h) };
+    // SAFETY: allocated (caller).
+    unsafe { header_ref(h) }.clear(flags::TRACKED | flags::COLLECTING | flags::UNREACHABLE);
+    if let Some(heap) = heap {
+        heap.note_deallocation();
+    }
+}
+
+/// Frees a box.
+///
+/// # Safety
+///
+/// The value is dropped, no strong handle remains, and the weak cells were
+/// cleared (so nothing points at the box any more).
+pub(crate) unsafe fn free_box(h: HeaderPtr) {
+    // SAFETY: allocated (caller).
+    let header = unsafe { header_ref(h) };
+    debug_assert!(header.weakrefs.get().is_null());
+    let layout = header.vtable.layout;
+    // SAFETY: nothing refers to the box; the layout is the one it was
+    // allocated with.
+    unsafe { deallocate(h.cast(), layout) };
+}
+
+/// An owned strong reference to a type-erased object, counted as an
+/// introspection handle (`GcHeader::objects`): the reference `gc.garbage`,
+/// the tools' search queues and `Object` hold. Introspection handles never
+/// make an object a root (`objgraph::is_root`). Dropping the last strong
+/// reference releases the object ([`release`]).
+pub(crate) struct StrongRef(HeaderPtr);
+
+impl StrongRef {
+    /// Adopts a strong count the caller already owns (from a `Gc`).
+    ///
+    /// # Safety
+    ///
+    /// `h` is allocated and the caller hands over one strong count.
+    pub(crate) unsafe fn adopt(h: HeaderPtr) -> StrongRef {
+        count_object(h);
+        StrongRef(h)
+    }
+
+    /// Takes a new strong count on `h`.
+    ///
+    /// # Safety
+    ///
+    /// `h` is allocated and its value is live.
+    pub(crate) unsafe fn new(h: HeaderPtr) -> StrongRef {
+        // SAFETY: live (caller).
+        unsafe { header_ref(h) }.inc_strong();
+        count_object(h);
+        StrongRef(h)
+    }
+
+    #[inline]
+    pub(crate) fn ptr(&self) -> HeaderPtr {
+        self.0
+    }
+
+    #[inline]
+    pub(crate) fn header(&self) -> &GcHeader {
+        // SAFETY: a strong reference keeps the box allocated.
+        unsafe { header_ref(self.0) }
+    }
+}
+
+impl Clone for StrongRef {
+    fn clone(&self) -> Self {
+        self.header().inc_strong();
+        count_object(self.0);
+        StrongRef(self.0)
+    }
+}
+
+impl Drop for StrongRef {
+    fn drop(&mut self) {
+        uncount_object(self.0);
+        if self.header().dec_strong() == 0 {
+            // SAFETY: that was the last strong reference.
+            unsafe { release(self.0) };
+        }
+    }
+}

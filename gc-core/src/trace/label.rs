@@ -1,0 +1,113 @@
+//! Edge labels: where inside its owner an edge was found, the tracer that
+//! reports them to introspection, and [`trace_edges`], the type-erased walk
+//! over a value's edges (CPython's `tp_traverse` call) that every tool uses.
+
+use super::{Tracer, sealed};
+use crate::layout::{HeaderPtr, flags, header_ref};
+
+/// A segment of an edge label: where inside its owner an edge was found.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Segment {
+    Field(&'static str),
+    Index(usize),
+}
+
+/// Renders a label path as Rust-like syntax: `next`, `.0`, `items[3]`,
+/// `Variant.field`, `a.b[2].0`.
+pub(crate) fn render_label(path: &[Segment]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for (i, seg) in path.iter().enumerate() {
+        match seg {
+            Segment::Field(name) => {
+                let numeric = name.starts_with(|c: char| c.is_ascii_digit());
+                if i > 0 || numeric {
+                    out.push('.');
+                }
+                out.push_str(name);
+            }
+            Segment::Index(n) => {
+                let _ = write!(out, "[{n}]");
+            }
+        }
+    }
+    out
+}
+
+/// The tracer behind introspection: calls `visit` for each strong edge with
+/// the label path that leads to it. Not used by collections.
+pub(crate) struct DynTracer<'a> {
+    path: Vec<Segment>,
+    visit: &'a mut dyn FnMut(HeaderPtr, &[Segment]),
+}
+
+impl<'a> DynTracer<'a> {
+    pub(crate) fn new(visit: &'a mut dyn FnMut(HeaderPtr, &[Segment])) -> Self {
+        DynTracer {
+            path: Vec::new(),
+            visit,
+        }
+    }
+}
+
+impl sealed::Sealed for DynTracer<'_> {}
+
+impl Tracer for DynTracer<'_> {
+    fn field<F: FnOnce(&mut Self)>(&mut self, name: &'static str, trace: F) {
+        self.path.push(Segment::Field(name));
+        trace(self);
+        self.path.pop();
+    }
+
+    fn index<F: FnOnce(&mut Self)>(&mut self, index: usize, trace: F) {
+        self.path.push(Segment::Index(index));
+        trace(self);
+        self.path.pop();
+    }
+
+    fn __edge_header(&mut self, header: HeaderPtr) {
+        (self.visit)(header, &self.path);
+    }
+}
+
+/// Traces `h`'s value with labels, calling `visit` for each strong edge.
+/// Does nothing if the object is condemned by a running collection or its
+/// value was dropped: nothing may trace a value that is being or has been
+/// dropped, and a condemned object's value is dropped by the teardown walk
+/// at any moment (it is being dropped while user code runs from its own
+/// fields' destructors, before `VALUE_DROPPED` is set).
+///
+/// # Safety
+///
+/// `h` is allocated, and its value is not being dropped other than by a
+/// collection's teardown.
+pub(crate) unsafe fn trace_edges(h: HeaderPtr, visit: &mut dyn FnMut(HeaderPtr, &[Segment])) {
+    // SAFETY: allocated (caller).
+    let header = unsafe { header_ref(h) };
+    if header.has(flags::VALUE_DROPPED | flags::CONDEMNED) {
+        return;
+    }
+    let mut tracer = DynTracer::new(visit);
+    // SAFETY: the value is live (checked above); the vtable matches.
+    unsafe { (header.vtable.trace_dyn)(h, &mut tracer) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_render_like_rust_paths() {
+        use Segment::*;
+        assert_eq!(render_label(&[Field("next")]), "next");
+        assert_eq!(render_label(&[Field("0")]), ".0");
+        assert_eq!(render_label(&[Field("items"), Index(3)]), "items[3]");
+        assert_eq!(render_label(&[Field("Variant.field")]), "Variant.field");
+        assert_eq!(
+            render_label(&[Field("a"), Field("b"), Index(2), Field("0")]),
+            "a.b[2].0"
+        );
+        assert_eq!(render_label(&[Index(1)]), "[1]");
+        assert_eq!(render_label(&[]), "");
+    }
+}
