@@ -91,21 +91,21 @@
 //!
 //! # Module map
 //!
-//! | module | what |
-//! |---|---|
-//! | `gc`, `weak`, `object` | the handles: [`Gc`], [`Weak`], [`Object`] |
-//! | `header`, `alloc`, `list` | the object layout, allocation, container lists |
-//! | `trace`, `trace_impls` | [`Trace`] and its std implementations |
-//! | [`collector`] | the collection phases |
-//! | `generations` | thresholds, counts, automatic collection, freezing |
-//! | `trashcan` | bounded-stack destruction of long chains |
-//! | `introspect`, `callbacks` | the `gc` module's introspection and callbacks |
-//! | `finalize`, `garbage`, `debug` | finalizers and their policies, `gc.garbage`, debug flags |
-//! | [`weakref`] | weak collections and `weakref.finalize` |
-//! | [`objgraph`] | leak hunting: growth tables, back-reference chains, Graphviz graphs |
-//! | `state` | the per-thread heap and thread teardown |
+//! The crate is built in layers, bottom-up; each calls only the layers
+//! below it (`ARCHITECTURE.md` in the repository has the rules and where
+//! each CPython function lives; a unit test checks the rule on the source).
+//!
+//! | layer | module | what (CPython) |
+//! |---|---|---|
+//! | 1 | `layout` | the box: header, flags, vtable shape, container lists, allocation, weak cell shape (`PyGC_Head`, `gc_list_*`, `PyObject_Malloc`) |
+//! | 2 | `trace` | the contract: [`Trace`], [`Tracer`], [`DropOk`], [`Finalize`], std impls, edge labels (`tp_traverse`) |
+//! | 3 | `heap` | the per-thread heap's data: generations, stats, settings, callbacks, `gc.garbage`, thread exit (`GCState`) |
+//! | 4 | `lifecycle` | one object's life outside collections: dealloc, finalizer on refcount death, weak references, trashcan (`_Py_Dealloc`, `PyObject_ClearWeakRefs`, `Py_TRASHCAN`) |
+//! | 5 | [`collector`] | collections, in pipeline order: schedule, driver, reachability, finalizers, teardown, debug lines (`Python/gc.c`) |
+//! | 6 | `handles` | [`Gc`], [`Weak`], [`Object`], and the one place a type's vtable is built |
+//! | 7 | `gcmodule`, [`weakref`], [`objgraph`] | tools: the `gc` module's functions and introspection, weak collections, leak hunting |
 
-// Layers, bottom-up: each calls only the ones above it in this list.
+// Layers, bottom-up: each calls only the ones listed before it.
 pub mod collector;
 mod gcmodule;
 mod handles;

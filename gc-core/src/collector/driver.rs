@@ -174,6 +174,18 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
         move_legacy_finalizers(&heap.unreachable, &heap.finalizers);
         move_legacy_finalizer_reachable(&heap.finalizers);
     }
+    #[cfg(debug_assertions)]
+    {
+        heap.unreachable
+            .validate("unreachable", "tentatively unreachable", |f| {
+                f & (flags::COLLECTING | flags::UNREACHABLE)
+                    == flags::COLLECTING | flags::UNREACHABLE
+            });
+        heap.finalizers
+            .validate("finalizers", "kept for a finalizer", |f| {
+                f & (flags::COLLECTING | flags::UNREACHABLE) == flags::COLLECTING
+            });
+    }
     if debug.contains(DebugFlags::COLLECTABLE) {
         for h in heap.unreachable.iter() {
             debug::object_line(heap, "collectable", h);
@@ -213,6 +225,18 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
         // PEP 442: run the finalizers, then keep whatever they resurrected.
         finalize_garbage(heap);
         collected -= handle_resurrected_objects(heap, old, target as u32);
+        #[cfg(debug_assertions)]
+        {
+            heap.unreachable
+                .validate("unreachable", "held after the finalizers", |f| {
+                    f & (flags::COLLECTING
+                        | flags::UNREACHABLE
+                        | flags::CONDEMNED
+                        | flags::VALUE_DROPPED)
+                        == 0
+                });
+            heap.finalizers.validate("finalizers", "absent", |_| false);
+        }
     }
     std::mem::forget(guard);
 
@@ -227,6 +251,15 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
             condemn(&heap.unreachable);
         }
         delete_garbage(heap, weak_cells_before);
+    }
+    #[cfg(debug_assertions)]
+    {
+        heap.unreachable
+            .validate("unreachable", "absent after the teardown", |_| false);
+        heap.finalizers
+            .validate("finalizers", "kept, untouched by the teardown", |f| {
+                f & (flags::UNREACHABLE | flags::CONDEMNED | flags::VALUE_DROPPED) == 0
+            });
     }
     // Counted only now, as CPython does: tearing the garbage down may have
     // freed a kept object that only the garbage referred to (an acyclic
@@ -243,6 +276,12 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
     }
     handle_legacy_finalizers(heap, old, target as u32, save_all);
     std::mem::forget(no_unwind);
+    #[cfg(debug_assertions)]
+    heap.finalizers.validate(
+        "finalizers",
+        "absent after handle_legacy_finalizers",
+        |_| false,
+    );
 
     let outcome = Outcome {
         collected,

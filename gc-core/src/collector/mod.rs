@@ -1,6 +1,21 @@
-//! The cycle detector: CPython's trial deletion over intrusive container
-//! lists. **Read `collect_main` first**; each phase below is a small
-//! function whose comment states what holds before and after it.
+//! Layer 5: the cycle detector, CPython's trial deletion over intrusive
+//! container lists (`Python/gc.c`). **Read `driver::collect_main` first**:
+//! it is the table of contents, and each phase is a small function whose
+//! comment states what holds before and after it. The files, in pipeline
+//! order:
+//!
+//! | file | phases (CPython's names) |
+//! |---|---|
+//! | `schedule` | when to collect: `_PyObject_GC_Link`, `gc_collect_generations`, the 25% rule |
+//! | `driver` | `gc_collect_with_callback`, `gc_collect_main`: the re-entrancy guard, the phase order, the panic guards, counts and stats |
+//! | `reachability` | `deduce_unreachable`: `update_refs`, `subtract_refs` (`visit_decref`), `move_unreachable` (`visit_reachable`); and `count_internal_refs`, the same counting for the tools |
+//! | `finalizers` | `move_legacy_finalizers`, `move_legacy_finalizer_reachable`, `handle_legacy_finalizers` (Python 2.7); `finalize_garbage`, `handle_resurrected_objects` (PEP 442) |
+//! | `teardown` | `handle_weakrefs`, `delete_garbage`, and the survivors' merge into the older generation |
+//! | `debug` | the `DEBUG_STATS`/`COLLECTABLE`/`UNCOLLECTABLE` lines |
+//!
+//! May call: `lifecycle`, `heap`, `trace`, `layout`. Per-type work (tracing
+//! a value, dropping it) goes through the box's vtable, built by the
+//! handles layer.
 //!
 //! # The algorithm
 //!
@@ -29,7 +44,7 @@
 //! - `handle_weakrefs` clears the `Weak`s of every garbage object (they stop
 //!   upgrading, so no destructor can reach a dying object through one) and
 //!   marks it `DYING`. From then on reference counting never destroys a
-//!   `DYING` object: when its count reaches zero, `gc::release` frees the
+//!   `DYING` object: when its count reaches zero, `lifecycle::dealloc::release` frees the
 //!   box only if the value is already dropped, and otherwise does nothing.
 //!   (Under PEP 442 the collector first holds a count on each object while
 //!   the finalizers run, then condemns what is still unreachable. When no
@@ -64,18 +79,18 @@
 //! does about it. `collect()` from any of them is a no-op returning 0
 //! (`heap.collecting`); introspection (`get_objects`, `get_referrers`,
 //! `objgraph`) never traces nor hands out an object that is `CONDEMNED` or
-//! `VALUE_DROPPED` (`object::trace_edges`), and lists only generations.
+//! `VALUE_DROPPED` (`trace::trace_edges`), and lists only generations.
 //!
 //! | seam | when | can reach | state of the garbage | what the collector does |
 //! |---|---|---|---|---|
 //! | collection callbacks (`Start`) | before phase 1 | anything | no collection state yet | nothing to protect |
 //! | `Trace` impls | phases 1-3, the finalizer walks, `mark_trash`, the PEP 442 re-check | only `self` (contract rules 3-4) | `COLLECTING`, maybe `UNREACHABLE` | a panic is caught by `RestoreOnUnwind` (phases 1-3) or `ScratchGuard` (later), which put every object back on a generation with no collection state and release the holds of the policy the collection started with |
-//! | weak callbacks (`handle_weakrefs`) | after the garbage's `Weak`s are cleared | live objects only: the garbage's `Weak`s no longer upgrade, and a callback owning a strong handle would have made its object reachable | `DYING` (default), held (PEP 442) or kept (`SAVEALL`); values live | a callback whose `Weak` is owned by the garbage (in the trash: `weak::begin_trash_epoch`) waits for the end of the collection; panics are kept for later |
-//! | trash callbacks (`weak::run_trash_callbacks`) | after the teardown | anything | none left | a callback runs only if its `Weak` survived with its owner (`SAVEALL`, resurrection); the others are cancelled |
+//! | weak callbacks (`handle_weakrefs`) | after the garbage's `Weak`s are cleared | live objects only: the garbage's `Weak`s no longer upgrade, and a callback owning a strong handle would have made its object reachable | `DYING` (default), held (PEP 442) or kept (`SAVEALL`); values live | a callback whose `Weak` is owned by the garbage (in the trash: `lifecycle::weakrefs::begin_trash_epoch`) waits for the end of the collection; panics are kept for later |
+//! | trash callbacks (`lifecycle::weakrefs::run_trash_callbacks`) | after the teardown | anything | none left | a callback runs only if its `Weak` survived with its owner (`SAVEALL`, resurrection); the others are cancelled |
 //! | finalizers (PEP 442) | after `handle_weakrefs` | the garbage, through `self` | held: strong count + 1, values live | afterwards `handle_resurrected_objects` recomputes reachability without the holds; new `Weak`s to the garbage are cleared by `delete_garbage` before anything is dropped |
-//! | destructors (`delete_garbage`) | while values are dropped | live objects; the value being dropped (through `&mut self` only) | `DYING`, or `UNREACHABLE` on the fast path; some `VALUE_DROPPED` | boxes are freed only behind the cursor and only at count zero; a handle that escapes keeps its box (leaked); panics are kept, and their payloads are dropped without unwinding (`state::drop_payload`); an unwind here aborts (`AbortOnUnwind`) |
+//! | destructors (`delete_garbage`) | while values are dropped | live objects; the value being dropped (through `&mut self` only) | `DYING`, or `UNREACHABLE` on the fast path; some `VALUE_DROPPED` | boxes are freed only behind the cursor and only at count zero; a handle that escapes keeps its box (leaked); panics are kept, and their payloads are dropped without unwinding (`heap::drop_payload`); an unwind here aborts (`AbortOnUnwind`) |
 //! | objects freed by reference counting during teardown (their finalizers, callbacks, destructors) | inside a destructor | as destructors | as destructors | such an object is unlinked before its value is dropped, so no walk meets it |
-//! | the debug writer | after the collection, before the `Stop` callbacks | anything | none left: the garbage is freed, or kept on `gc.garbage` | lines are formatted during the phases and written by `debug::write_lines` once the collection is over |
+//! | the debug writer | after the collection, before the `Stop` callbacks | anything | none left: the garbage is freed, or kept on `gc.garbage` | lines are formatted during the phases and written by `collector::debug::write_lines` once the collection is over |
 //! | collection callbacks (`Stop`) | last | anything | none left | nothing to protect |
 //! | dropping a panic payload | whenever a second panic is kept | anything | any of the above | `drop_payload` catches a panicking payload drop and leaks that payload |
 //!

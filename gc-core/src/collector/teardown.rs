@@ -76,7 +76,7 @@ pub(super) fn condemn(unreachable: &Link) {
 ///
 /// A `DYING` object whose count reaches zero while its value is still live
 /// waits for this walk; one whose value was already dropped is freed by
-/// `gc::release` on the spot (the walk is past it). Objects still counted
+/// `lifecycle::dealloc::release` on the spot (the walk is past it). Objects still counted
 /// when the walk ends escaped through a contract-breaking `Drop`: they are
 /// unlinked and their boxes stay until those handles go.
 pub(super) fn delete_garbage(heap: &Heap, weak_cells_before: u64) {

@@ -1,4 +1,4 @@
-//! Layer 6, tools: the `gc` module's functions (CPython's
+//! Layer 7, tools: the `gc` module's functions (CPython's
 //! `Modules/gcmodule.c`): switches, thresholds and counts, `freeze`, debug
 //! flags, the finalizer policy, collection callbacks, `gc.garbage`, and
 //! introspection ([`introspect`]). Each reads or writes the heap's data;

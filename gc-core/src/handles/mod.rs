@@ -1,4 +1,4 @@
-//! Layer 5: the public handles, thin in the style of std's `rc.rs`:
+//! Layer 6: the public handles, thin in the style of std's `rc.rs`:
 //! [`Gc`] (strong, typed), [`Weak`], and [`Object`] (strong, type-erased).
 //! Each is a pointer plus the operations users call; what happens when a
 //! count reaches zero is the lifecycle's, and [`vtable`] builds the per-type

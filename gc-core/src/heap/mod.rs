@@ -1,4 +1,4 @@
-//! Layer 2: the per-thread heap and its state types, the data as CPython's
+//! Layer 3: the per-thread heap and its state types, the data as CPython's
 //! `pycore_interp_structs.h` holds it (`GCState`): the generations and
 //! their statistics ([`generations`]), the settings ([`settings`]), the
 //! collection callbacks ([`callbacks`]), the garbage list, the pending
@@ -80,9 +80,9 @@ pub(crate) struct Heap {
     /// the collection is over.
     pub(crate) pending_panic: RefCell<Option<Box<dyn Any + Send>>>,
     /// Weak cells cleared during the running collection whose `Weak` the
-    /// garbage owns (`weak::clear_weakrefs`), each with a handle held: their
+    /// garbage owns (`lifecycle::weakrefs::clear_weakrefs`), each with a handle held: their
     /// callbacks are decided when the teardown is over
-    /// (`weak::run_trash_callbacks`). Empty outside a collection.
+    /// (`lifecycle::weakrefs::run_trash_callbacks`). Empty outside a collection.
     pub(crate) trash_callbacks: RefCell<Vec<*const WeakCell>>,
     /// `Object` handles beyond the 65,535 a header counts, by object id.
     pub(crate) object_overflow: RefCell<std::collections::HashMap<usize, usize>>,
@@ -321,7 +321,7 @@ pub(crate) struct Local {
     pub(crate) weak_cells_live: Cell<usize>,
     /// Objects whose type has a finalizer that has not run yet.
     pub(crate) pending_finalizers: Cell<usize>,
-    /// The running collection's trash epoch (`weak::begin_trash_epoch`);
+    /// The running collection's trash epoch (`lifecycle::weakrefs::begin_trash_epoch`);
     /// 0 when no collection is running.
     pub(crate) trash_epoch: Cell<u64>,
     /// The last trash epoch begun on this thread.

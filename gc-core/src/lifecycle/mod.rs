@@ -1,4 +1,4 @@
-//! Layer 3: the object lifecycle. What happens to one object outside a
+//! Layer 4: the object lifecycle. What happens to one object outside a
 //! collection: its last strong reference goes ([`dealloc`]: CPython's
 //! `_Py_Dealloc`, `PyObject_GC_UnTrack`, `PyObject_GC_Del`), its finalizer
 //! runs on reference-count death ([`finalize`]:

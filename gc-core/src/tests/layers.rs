@@ -75,17 +75,25 @@ fn visit(dir: &Path, root: &Path, found: &mut Vec<String>) {
             visit(&path, root, found);
             continue;
         }
-        let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let top = rel.split('/').next().unwrap().trim_end_matches(".rs");
         let Some(own) = layer(top) else { continue };
         let source = fs::read_to_string(&path).expect("read source");
         for (module, text) in crate_paths(&source) {
-            let Some(target) = layer(&module) else { continue };
+            let Some(target) = layer(&module) else {
+                continue;
+            };
             let allowed = TYPE_LEVEL
                 .iter()
                 .any(|(file, p, _)| *file == rel && text.starts_with(p));
             if target > own && !allowed {
-                found.push(format!("{rel} (layer {own}) -> {module} (layer {target}): {text}"));
+                found.push(format!(
+                    "{rel} (layer {own}) -> {module} (layer {target}): {text}"
+                ));
             }
         }
     }

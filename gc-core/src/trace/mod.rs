@@ -1,4 +1,12 @@
-//! The [`Trace`] trait: how the collector sees the edges of a value.
+//! Layer 2: the contract between a value and the collector. [`Trace`] (how
+//! the collector sees a value's edges), [`Tracer`] (sealed; the crate's
+//! tracers implement one method each), [`DropOk`], [`Finalize`], and the
+//! std implementations ([`impls`]). [`label`] holds the edge labels and
+//! [`trace_edges`], the type-erased walk over a value's edges that
+//! introspection and the legacy-finalizer walk use.
+//!
+//! May call: `layout`. Names the handles `Gc` and `Weak` as types (they are
+//! what `Tracer::edge` receives).
 
 mod impls;
 mod label;
