@@ -1,8 +1,10 @@
 //! Unit tests: run the expansion on sample inputs and check the printed tokens.
 //!
 //! Token streams print with spaces between tokens (`Vec < T >`), so both sides of each
-//! comparison are squashed (all whitespace removed) first. That the output also compiles, and
-//! against hostile names, is checked in `tests/mock_runtime.rs`.
+//! comparison are squashed (all whitespace removed) first. That the output also compiles and
+//! behaves, against the real gc-core and next to hostile names, is checked by the integration
+//! tests in `tests/tests/derive/` and by `gc-derive/tests/expand.rs` (whose header says which
+//! file covers what).
 
 use proc_macro2::TokenStream;
 use quote::quote;

@@ -3,8 +3,11 @@
 //! utilities (panic messages, callback logs).
 //!
 //! Each test file includes this module with `mod common;` and uses only part
-//! of it, hence the `dead_code` allowance.
+//! of it, hence the `dead_code` allowance. The `graph` submodule holds the
+//! types the `objgraph` tests (`test_objgraph_*.rs`) share.
 #![allow(dead_code)]
+
+pub mod graph;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
