@@ -105,6 +105,8 @@
 //! | 6 | `handles` | [`Gc`], [`Weak`], [`Object`], and the one place a type's vtable is built |
 //! | 7 | `gcmodule`, [`weakref`], [`objgraph`] | tools: the `gc` module's functions and introspection, weak collections, leak hunting |
 
+#![cfg_attr(feature = "nightly", feature(coerce_unsized, unsize))]
+
 // Layers, bottom-up: each calls only the ones listed before it.
 pub mod collector;
 mod gcmodule;
@@ -130,6 +132,12 @@ pub use gcmodule::{
 pub use handles::{AsObject, Gc, Object, ReferenceError, Weak};
 pub use heap::{CallbackId, CollectionInfo, DebugFlags, FinalizerPolicy, GenerationStats, Phase};
 pub use trace::{DropOk, Finalize, Trace, Tracer};
+
+/// Names the `unsize!` macro's expansion uses. Not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::layout::header::GcBox;
+}
 
 /// Derives [`Trace`] for a struct or enum; see the `gc_derive` crate docs.
 pub use gc_derive::Trace;

@@ -7,7 +7,9 @@
 use std::ptr::NonNull;
 
 use crate::heap::{Heap, Lists, heap};
-use crate::layout::{GC_REFS_PINNED, GcHeader, HeaderPtr, Link, flags, header_ref, value_ref};
+use crate::layout::{
+    GC_REFS_PINNED, GcHeader, HeaderPtr, Link, Stored, flags, header_ref, value_ref,
+};
 use crate::trace::{Trace, impl_collector_tracer};
 
 /// Phases 1-3 with their panic guard: splits `young` into survivors (left
@@ -116,7 +118,7 @@ impl_collector_tracer!(SubtractRefs, |this, child| {
 /// # Safety
 ///
 /// `h` is a live `GcBox<T>` whose value is not dropped.
-pub(crate) unsafe fn subtract_refs_of<T: Trace>(h: HeaderPtr, young_limit: u32) {
+pub(crate) unsafe fn subtract_refs_of<T: ?Sized + Stored + Trace>(h: HeaderPtr, young_limit: u32) {
     // SAFETY: forwarded from the caller.
     unsafe { value_ref::<T>(h) }.trace(&mut SubtractRefs { young_limit });
 }
@@ -191,7 +193,10 @@ impl_collector_tracer!(VisitReachable, |this, child| {
 ///
 /// `h` is a live `GcBox<T>` whose value is not dropped; `young` heads the
 /// list being walked by `move_unreachable`.
-pub(crate) unsafe fn visit_reachable_of<T: Trace>(h: HeaderPtr, young: NonNull<Link>) {
+pub(crate) unsafe fn visit_reachable_of<T: ?Sized + Stored + Trace>(
+    h: HeaderPtr,
+    young: NonNull<Link>,
+) {
     // SAFETY: forwarded from the caller.
     unsafe { value_ref::<T>(h) }.trace(&mut VisitReachable { young });
 }

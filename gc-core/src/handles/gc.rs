@@ -1,10 +1,13 @@
 //! [`Gc<T>`]: the strong, reference-counted pointer.
 
+use std::alloc::Layout;
+use std::any::TypeId;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
@@ -51,7 +54,7 @@ use crate::trace::{Trace, Tracer};
 /// drop((a, b));
 /// assert_eq!(gc_core::collect(), 2);
 /// ```
-pub struct Gc<T: 'static> {
+pub struct Gc<T: ?Sized + 'static> {
     pub(crate) ptr: NonNull<GcBox<T>>,
     _owns: PhantomData<T>,
 }
@@ -71,7 +74,7 @@ impl<T: Trace + 'static> Gc<T> {
     #[inline]
     pub fn new(value: T) -> Gc<T> {
         let heap = if T::TRACKED { note_allocation() } else { None };
-        let ptr = allocate(VTableOf::<T>::VTABLE.layout).cast::<GcBox<T>>();
+        let ptr = allocate(Layout::new::<GcBox<T>>()).cast::<GcBox<T>>();
         let mut bits = 0;
         if T::TRACKED {
             bits |= flags::DEEP_DROP;
@@ -101,7 +104,7 @@ impl<T: Trace + 'static> Gc<T> {
     }
 }
 
-impl<T: 'static> Gc<T> {
+impl<T: ?Sized + 'static> Gc<T> {
     /// The header. The reference covers the header only, never the value,
     /// which may be mutably borrowed (for instance while it is being dropped
     /// and drops a `Gc` to itself).
@@ -117,18 +120,6 @@ impl<T: 'static> Gc<T> {
         this.ptr.cast()
     }
 
-    /// Wraps a pointer whose strong count already includes this handle.
-    ///
-    /// # Safety
-    ///
-    /// `h` is a live `GcBox<T>` and the caller transfers one strong count.
-    pub(crate) unsafe fn from_header(h: HeaderPtr) -> Gc<T> {
-        Gc {
-            ptr: h.cast(),
-            _owns: PhantomData,
-        }
-    }
-
     /// Number of strong handles (`Gc` and [`Object`]) to this object, like
     /// `sys.getrefcount(obj) - 1`.
     pub fn strong_count(this: &Self) -> usize {
@@ -142,7 +133,7 @@ impl<T: 'static> Gc<T> {
 
     /// Whether both point at the same object: Python's `is`.
     pub fn ptr_eq(this: &Self, other: &Self) -> bool {
-        this.ptr == other.ptr
+        Gc::header_ptr(this) == Gc::header_ptr(other)
     }
 
     /// The object's identity: its address, stable while it is alive
@@ -154,7 +145,7 @@ impl<T: 'static> Gc<T> {
     /// A weak handle (`weakref.ref(obj)`): does not keep the value alive.
     pub fn downgrade(this: &Self) -> Weak<T> {
         // SAFETY: `this` keeps the object alive and its type is `T`.
-        unsafe { Weak::to(Gc::header_ptr(this)) }
+        unsafe { Weak::to(this.ptr) }
     }
 
     /// A weak handle with a callback (`weakref.ref(obj, callback)`).
@@ -188,7 +179,7 @@ impl<T: 'static> Gc<T> {
     /// ```
     pub fn downgrade_with(this: &Self, callback: impl FnOnce() + 'static) -> Weak<T> {
         // SAFETY: `this` keeps the object alive and its type is `T`.
-        unsafe { Weak::with_new_cell(Gc::header_ptr(this), Some(Box::new(callback))) }
+        unsafe { Weak::with_new_cell(this.ptr, Some(Box::new(callback))) }
     }
 
     /// A type-erased strong handle to the same object.
@@ -197,7 +188,93 @@ impl<T: 'static> Gc<T> {
     }
 }
 
-impl<T: 'static> Clone for Gc<T> {
+impl<T: 'static> Gc<T> {
+    /// Wraps a pointer whose strong count already includes this handle.
+    ///
+    /// # Safety
+    ///
+    /// `h` is a live `GcBox<T>` and the caller transfers one strong count.
+    pub(crate) unsafe fn from_header(h: HeaderPtr) -> Gc<T> {
+        Gc {
+            ptr: h.cast(),
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T: ?Sized + 'static> Gc<T> {
+    /// Wraps a box pointer whose strong count already includes this handle.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a live box and the caller transfers one strong count.
+    pub(crate) unsafe fn from_box(ptr: NonNull<GcBox<T>>) -> Gc<T> {
+        Gc {
+            ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T: ?Sized + 'static> Gc<T> {
+    /// Whether the value is a `U` (its concrete type, for a `Gc<dyn Trait>`).
+    ///
+    /// ```
+    /// use gc_core::{Gc, unsize};
+    /// use std::fmt::Debug;
+    ///
+    /// let value: Gc<dyn Debug> = unsize!(Gc::new(5_u8) => dyn Debug);
+    /// assert!(Gc::is::<u8>(&value));
+    /// assert!(!Gc::is::<u16>(&value));
+    /// ```
+    pub fn is<U: 'static>(this: &Self) -> bool {
+        (this.header().vtable.type_id)() == TypeId::of::<U>()
+    }
+
+    /// Converts back to the concrete type: `Ok` with the same object if the
+    /// value is a `U`, `Err(this)` otherwise. Every value's concrete type is
+    /// recorded when it is allocated, so no `Any` supertrait is needed
+    /// (an interpreter keeping `Gc<dyn NativeObject>` gets its
+    /// `Gc<Window>` back).
+    ///
+    /// ```
+    /// use gc_core::{Gc, unsize};
+    /// use std::fmt::Debug;
+    ///
+    /// let value: Gc<dyn Debug> = unsize!(Gc::new(String::from("hi")) => dyn Debug);
+    /// let value = Gc::downcast::<u32>(value).unwrap_err();
+    /// let text: Gc<String> = Gc::downcast(value).unwrap();
+    /// assert_eq!(*text, "hi");
+    /// ```
+    pub fn downcast<U: 'static>(this: Self) -> Result<Gc<U>, Gc<T>> {
+        if !Gc::is::<U>(&this) {
+            return Err(this);
+        }
+        let this = ManuallyDrop::new(this);
+        // SAFETY: the value is a `U` (checked above), so the box is a
+        // `GcBox<U>`; the strong count moves from `this` to the result.
+        Ok(unsafe { Gc::from_header(Gc::header_ptr(&this)) })
+    }
+
+    /// The `unsize!` macro's conversion.
+    ///
+    /// # Safety
+    ///
+    /// `coerce` returns its argument, converted by an unsizing coercion.
+    #[doc(hidden)]
+    pub unsafe fn __unsize<U: ?Sized + 'static>(
+        self,
+        coerce: impl FnOnce(*mut GcBox<T>) -> *mut GcBox<U>,
+    ) -> Gc<U> {
+        let this = ManuallyDrop::new(self);
+        let ptr = coerce(this.ptr.as_ptr());
+        // SAFETY: an unsizing coercion keeps the (non-null) address, and
+        // the strong count moves from `self` to the result.
+        unsafe { Gc::from_box(NonNull::new_unchecked(ptr)) }
+    }
+}
+
+impl<T: ?Sized + 'static> Clone for Gc<T> {
     #[inline]
     fn clone(&self) -> Self {
         self.header().inc_strong();
@@ -208,17 +285,17 @@ impl<T: 'static> Clone for Gc<T> {
     }
 }
 
-impl<T: 'static> Drop for Gc<T> {
+impl<T: ?Sized + 'static> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
         if self.header().dec_strong() == 0 {
             // SAFETY: that was the last strong handle.
-            unsafe { release_typed::<T>(self.ptr.cast()) };
+            unsafe { release_typed(self.ptr) };
         }
     }
 }
 
-impl<T: 'static> Deref for Gc<T> {
+impl<T: ?Sized + 'static> Deref for Gc<T> {
     type Target = T;
 
     #[inline(always)]
@@ -233,13 +310,13 @@ impl<T: 'static> Deref for Gc<T> {
     }
 }
 
-impl<T: 'static> AsRef<T> for Gc<T> {
+impl<T: ?Sized + 'static> AsRef<T> for Gc<T> {
     fn as_ref(&self) -> &T {
         self
     }
 }
 
-impl<T: 'static> Borrow<T> for Gc<T> {
+impl<T: ?Sized + 'static> Borrow<T> for Gc<T> {
     fn borrow(&self) -> &T {
         self
     }
@@ -257,45 +334,45 @@ impl<T: Trace + 'static> From<T> for Gc<T> {
     }
 }
 
-impl<T: fmt::Debug + 'static> fmt::Debug for Gc<T> {
+impl<T: ?Sized + fmt::Debug + 'static> fmt::Debug for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }
 }
 
-impl<T: fmt::Display + 'static> fmt::Display for Gc<T> {
+impl<T: ?Sized + fmt::Display + 'static> fmt::Display for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&**self, f)
     }
 }
 
-impl<T: 'static> fmt::Pointer for Gc<T> {
+impl<T: ?Sized + 'static> fmt::Pointer for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Pointer::fmt(&self.ptr, f)
     }
 }
 
-impl<T: PartialEq + 'static> PartialEq for Gc<T> {
+impl<T: ?Sized + PartialEq + 'static> PartialEq for Gc<T> {
     fn eq(&self, other: &Self) -> bool {
         **self == **other
     }
 }
 
-impl<T: Eq + 'static> Eq for Gc<T> {}
+impl<T: ?Sized + Eq + 'static> Eq for Gc<T> {}
 
-impl<T: PartialOrd + 'static> PartialOrd for Gc<T> {
+impl<T: ?Sized + PartialOrd + 'static> PartialOrd for Gc<T> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         (**self).partial_cmp(&**other)
     }
 }
 
-impl<T: Ord + 'static> Ord for Gc<T> {
+impl<T: ?Sized + Ord + 'static> Ord for Gc<T> {
     fn cmp(&self, other: &Self) -> Ordering {
         (**self).cmp(&**other)
     }
 }
 
-impl<T: Hash + 'static> Hash for Gc<T> {
+impl<T: ?Sized + Hash + 'static> Hash for Gc<T> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         (**self).hash(state);
     }
@@ -303,7 +380,7 @@ impl<T: Hash + 'static> Hash for Gc<T> {
 
 // SAFETY: a `Gc` field owns exactly one strong reference to its target and
 // reports it once.
-unsafe impl<T: 'static> Trace for Gc<T> {
+unsafe impl<T: ?Sized + 'static> Trace for Gc<T> {
     // Always true, whatever `T` is: `Gc<Node>` inside `Node` must not make
     // the constant depend on itself.
     const TRACKED: bool = true;
@@ -314,10 +391,10 @@ unsafe impl<T: 'static> Trace for Gc<T> {
     }
 }
 
-impl<T: 'static> sealed::Sealed for Gc<T> {
+impl<T: ?Sized + 'static> sealed::Sealed for Gc<T> {
     fn header(&self) -> HeaderPtr {
         Gc::header_ptr(self)
     }
 }
 
-impl<T: 'static> AsObject for Gc<T> {}
+impl<T: ?Sized + 'static> AsObject for Gc<T> {}

@@ -9,6 +9,8 @@
 
 pub(crate) mod gc;
 pub(crate) mod object;
+mod slice;
+mod unsize;
 pub(crate) mod vtable;
 pub(crate) mod weak;
 

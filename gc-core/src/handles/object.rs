@@ -177,7 +177,7 @@ impl From<StrongRef> for Object {
     }
 }
 
-impl<T: 'static> From<Gc<T>> for Object {
+impl<T: ?Sized + 'static> From<Gc<T>> for Object {
     fn from(gc: Gc<T>) -> Object {
         let gc = std::mem::ManuallyDrop::new(gc);
         // SAFETY: the `Gc`'s strong count moves to the `Object`.

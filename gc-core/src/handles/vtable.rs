@@ -10,18 +10,17 @@
 //! `T`. Lower layers call the entries through the table, as CPython's
 //! collector calls a type's `tp_traverse`.
 
-use std::alloc::Layout;
 use std::any::TypeId;
 
 use crate::collector::{subtract_refs_of, visit_reachable_of};
-use crate::layout::{GcBox, HeaderPtr, VTable, value_ref};
+use crate::layout::{HeaderPtr, Stored, VTable, value_ref};
 use crate::lifecycle::weakrefs::MarkTrash;
 use crate::trace::{DynTracer, Trace};
 
 /// The vtable of `GcBox<T>`, one static per type.
-pub(crate) struct VTableOf<T>(std::marker::PhantomData<T>);
+pub(crate) struct VTableOf<T: ?Sized>(std::marker::PhantomData<T>);
 
-impl<T: Trace + 'static> VTableOf<T> {
+impl<T: ?Sized + Stored + Trace + 'static> VTableOf<T> {
     /// The table itself.
     pub(crate) const VTABLE: &'static VTable = &VTable {
         subtract_refs: subtract_refs_of::<T>,
@@ -34,7 +33,7 @@ impl<T: Trace + 'static> VTableOf<T> {
         } else {
             None
         },
-        layout: Layout::new::<GcBox<T>>(),
+        shape: T::SHAPE,
         type_name: std::any::type_name::<T>,
         type_id: TypeId::of::<T>,
     };
@@ -42,34 +41,34 @@ impl<T: Trace + 'static> VTableOf<T> {
 
 /// # Safety
 ///
-/// `header` must be a live `GcBox<T>` with an undropped value.
-unsafe fn trace_dyn_of<T: Trace>(header: HeaderPtr, tracer: &mut DynTracer<'_>) {
+/// `header` must be a live box holding a `T` with an undropped value.
+unsafe fn trace_dyn_of<T: ?Sized + Stored + Trace>(header: HeaderPtr, tracer: &mut DynTracer<'_>) {
     // SAFETY: forwarded from the caller.
     unsafe { value_ref::<T>(header) }.trace(tracer);
 }
 
 /// # Safety
 ///
-/// `header` must be a live `GcBox<T>` with an undropped value.
-unsafe fn mark_trash_of<T: Trace>(header: HeaderPtr) {
+/// `header` must be a live box holding a `T` with an undropped value.
+unsafe fn mark_trash_of<T: ?Sized + Stored + Trace>(header: HeaderPtr) {
     // SAFETY: forwarded from the caller.
     unsafe { value_ref::<T>(header) }.trace(&mut MarkTrash);
 }
 
 /// # Safety
 ///
-/// `header` must be a live `GcBox<T>` whose value has not been dropped; the
+/// `header` must be a live box holding a `T` whose value has not been dropped; the
 /// value must not be used afterwards (the caller sets `VALUE_DROPPED` first).
-unsafe fn drop_value_of<T>(header: HeaderPtr) {
+unsafe fn drop_value_of<T: ?Sized + Stored>(header: HeaderPtr) {
     // SAFETY: the value is initialised and, by the caller's contract, dropped
     // exactly once; the pointer comes from the allocation, so it may write.
-    unsafe { std::ptr::drop_in_place(&raw mut (*header.cast::<GcBox<T>>().as_ptr()).value) }
+    unsafe { std::ptr::drop_in_place(T::value_ptr(header)) }
 }
 
 /// # Safety
 ///
-/// `header` must be a live `GcBox<T>` whose value has not been dropped.
-unsafe fn finalize_of<T: Trace>(header: HeaderPtr) {
+/// `header` must be a live box holding a `T` whose value has not been dropped.
+unsafe fn finalize_of<T: ?Sized + Stored + Trace>(header: HeaderPtr) {
     // SAFETY: forwarded from the caller.
     unsafe { value_ref::<T>(header) }.__finalize();
 }

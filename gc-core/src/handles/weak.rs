@@ -11,7 +11,7 @@ use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 use crate::handles::Gc;
-use crate::layout::{GcHeader, HeaderPtr, WeakCell, header_ref, short_type_name};
+use crate::layout::{GcBox, GcHeader, WeakCell, header_ref, short_type_name};
 use crate::lifecycle::weakrefs::{canonical_cell, new_cell};
 use crate::trace::{Trace, Tracer};
 
@@ -31,15 +31,20 @@ use crate::trace::{Trace, Tracer};
 /// drop(strong);
 /// assert!(weak.upgrade().is_none());
 /// ```
-pub struct Weak<T: 'static> {
+pub struct Weak<T: ?Sized + 'static> {
     /// Dangling (address `usize::MAX`) for [`Weak::new`]; otherwise a cell
     /// whose `handles` count includes this handle.
     pub(crate) cell: NonNull<WeakCell>,
+    /// The box, with the pointer metadata of `T` (a `dyn` vtable, a slice
+    /// length): `upgrade` hands it to the new `Gc`. Dereferenced only while
+    /// the cell's target is set, i.e. while the box is allocated; dangling
+    /// for [`Weak::new`].
+    ptr: NonNull<GcBox<T>>,
     _marker: PhantomData<Gc<T>>,
 }
 
 #[cfg(test)]
-impl<T: 'static> Weak<T> {
+impl<T: ?Sized + 'static> Weak<T> {
     /// Overwrites the handle count of this `Weak`'s cell, so that tests can
     /// reach an overflow without leaking `usize::MAX` handles.
     pub(crate) fn forge_handles(&self, handles: usize) {
@@ -65,19 +70,22 @@ impl<T: 'static> Weak<T> {
     pub const fn new() -> Weak<T> {
         Weak {
             cell: WeakCell::DANGLING,
+            ptr: NonNull::dangling(),
             _marker: PhantomData,
         }
     }
+}
 
+impl<T: ?Sized + 'static> Weak<T> {
     /// A new handle to `h`'s canonical cell, creating it if needed.
     ///
     /// # Safety
     ///
-    /// `h` is a live `GcBox<T>`.
-    pub(crate) unsafe fn to(h: HeaderPtr) -> Weak<T> {
+    /// `ptr` is a live box whose value is not dropped.
+    pub(crate) unsafe fn to(ptr: NonNull<GcBox<T>>) -> Weak<T> {
         // SAFETY: forwarded from the caller; the returned cell carries a
         // handle counted for this `Weak`.
-        unsafe { Weak::from_cell(canonical_cell(h)) }
+        unsafe { Weak::from_cell(canonical_cell(ptr.cast()), ptr) }
     }
 
     /// A new handle to a new cell listed first on `h`.
@@ -86,21 +94,22 @@ impl<T: 'static> Weak<T> {
     ///
     /// `h` is a live `GcBox<T>`.
     pub(crate) unsafe fn with_new_cell(
-        h: HeaderPtr,
+        ptr: NonNull<GcBox<T>>,
         callback: Option<Box<dyn FnOnce()>>,
     ) -> Weak<T> {
         // SAFETY: forwarded from the caller; the new cell has one handle,
         // this one.
-        unsafe { Weak::from_cell(new_cell(h, callback)) }
+        unsafe { Weak::from_cell(new_cell(ptr.cast(), callback), ptr) }
     }
 
     /// # Safety
     ///
     /// `cell` is live and a handle was counted for the new `Weak`.
-    unsafe fn from_cell(cell: *const WeakCell) -> Weak<T> {
+    unsafe fn from_cell(cell: *const WeakCell, ptr: NonNull<GcBox<T>>) -> Weak<T> {
         Weak {
             // SAFETY: cells are never null.
             cell: unsafe { NonNull::new_unchecked(cell.cast_mut()) },
+            ptr,
             _marker: PhantomData,
         }
     }
@@ -125,10 +134,9 @@ impl<T: 'static> Weak<T> {
             return None;
         }
         header.inc_strong();
-        let h = self.cell()?.target.get()?;
-        // SAFETY: one strong count was added for the new handle; the cell was
-        // made for a `GcBox<T>`.
-        Some(unsafe { Gc::from_header(h) })
+        // SAFETY: one strong count was added for the new handle; `ptr` is
+        // the box the cell's target points at, allocated while it is set.
+        Some(unsafe { Gc::from_box(self.ptr) })
     }
 
     /// The object, or [`ReferenceError`] if it is dead: the behaviour of a
@@ -160,26 +168,52 @@ impl<T: 'static> Default for Weak<T> {
     }
 }
 
-impl<T: 'static> Clone for Weak<T> {
-    /// A clone shares no callback: cloning a `downgrade_with` handle gives a
-    /// plain `Weak` to the same object.
-    fn clone(&self) -> Self {
-        let Some(cell) = self.cell() else {
-            return Weak::new();
-        };
-        if let (false, Some(h)) = (cell.canonical, cell.target.get()) {
-            // SAFETY: the target is live (not cleared) and a `GcBox<T>`.
-            return unsafe { Weak::to(h) };
-        }
-        cell.inc_handles();
+impl<T: ?Sized + 'static> Weak<T> {
+    /// The `unsize!` macro's conversion.
+    ///
+    /// # Safety
+    ///
+    /// `coerce` returns its argument, converted by an unsizing coercion.
+    #[doc(hidden)]
+    pub unsafe fn __unsize<U: ?Sized + 'static>(
+        self,
+        coerce: impl FnOnce(*mut GcBox<T>) -> *mut GcBox<U>,
+    ) -> Weak<U> {
+        let this = std::mem::ManuallyDrop::new(self);
+        let ptr = coerce(this.ptr.as_ptr());
         Weak {
-            cell: self.cell,
+            cell: this.cell,
+            // SAFETY: an unsizing coercion keeps the (non-null) address.
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
             _marker: PhantomData,
         }
     }
 }
 
-impl<T: 'static> Drop for Weak<T> {
+impl<T: ?Sized + 'static> Clone for Weak<T> {
+    /// A clone shares no callback: cloning a `downgrade_with` handle gives a
+    /// plain `Weak` to the same object.
+    fn clone(&self) -> Self {
+        let copy = Weak {
+            cell: self.cell,
+            ptr: self.ptr,
+            _marker: PhantomData,
+        };
+        let Some(cell) = self.cell() else {
+            // Dangling: nothing to count.
+            return copy;
+        };
+        if let (false, Some(_)) = (cell.canonical, cell.target.get()) {
+            std::mem::forget(copy);
+            // SAFETY: the target is live (not cleared), and `ptr` is its box.
+            return unsafe { Weak::to(self.ptr) };
+        }
+        cell.inc_handles();
+        copy
+    }
+}
+
+impl<T: ?Sized + 'static> Drop for Weak<T> {
     fn drop(&mut self) {
         if self.cell().is_some() {
             // SAFETY: this handle is one of the cell's.
@@ -188,7 +222,7 @@ impl<T: 'static> Drop for Weak<T> {
     }
 }
 
-impl<T: 'static> fmt::Debug for Weak<T> {
+impl<T: ?Sized + 'static> fmt::Debug for Weak<T> {
     /// `<weakref at 0x…; to 'Node' at 0x…>` or `<weakref at 0x…; dead>`, as
     /// Python prints weak references (the weakref's address is its cell's).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -208,7 +242,7 @@ impl<T: 'static> fmt::Debug for Weak<T> {
 
 // SAFETY: a `Weak` owns no strong reference; it reports only a weak edge,
 // which never affects reachability.
-unsafe impl<T: 'static> Trace for Weak<T> {
+unsafe impl<T: ?Sized + 'static> Trace for Weak<T> {
     const TRACKED: bool = false;
 
     #[inline(always)]

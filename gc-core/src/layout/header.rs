@@ -30,6 +30,7 @@
 use std::alloc::Layout;
 use std::any::TypeId;
 use std::cell::Cell;
+use std::mem::size_of;
 use std::ptr::NonNull;
 
 use super::{Link, WeakCell};
@@ -106,8 +107,8 @@ pub(crate) struct VTable {
     pub(crate) drop_value: unsafe fn(HeaderPtr),
     /// Runs the finalizer, if the type has one.
     pub(crate) finalize: Option<unsafe fn(HeaderPtr)>,
-    /// Layout of the whole box, for deallocation.
-    pub(crate) layout: Layout,
+    /// How big the box is, for deallocation.
+    pub(crate) shape: Shape,
     pub(crate) type_name: fn() -> &'static str,
     pub(crate) type_id: fn() -> TypeId,
 }
@@ -144,9 +145,15 @@ pub struct GcHeader {
 /// too large for 32 bits, so the object is treated as externally referenced.
 pub(crate) const GC_REFS_PINNED: i32 = i32::MAX;
 
-/// The allocation: header, then value.
+/// The allocation: header, then value. The value may be unsized
+/// (`GcBox<dyn Trait>`, `GcBox<[T]>`): a pointer to the box is then fat, and
+/// its thin part still points at the header.
+///
+/// `pub` only so that the `unsize!` macro's expansion may name it; the
+/// module is private and the type hidden.
+#[doc(hidden)]
 #[repr(C)]
-pub(crate) struct GcBox<T> {
+pub struct GcBox<T: ?Sized> {
     pub(crate) header: GcHeader,
     pub(crate) value: T,
 }
@@ -280,17 +287,178 @@ impl GcHeader {
     }
 }
 
+/// Where `ptr`'s box was allocated, and with which layout.
+///
+/// # Safety
+///
+/// `ptr` points at a live box whose value has not been dropped.
+#[inline(always)]
+pub(crate) unsafe fn allocation_of<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> (NonNull<u8>, Layout) {
+    if size_of::<*const GcBox<T>>() == size_of::<*const u8>() {
+        // A thin pointer: a sized value, allocated at its header with its
+        // box's layout, a constant.
+        // SAFETY: live (caller); a shared reference to the box is valid
+        // while no `&mut` to the value exists, and none is ever made while
+        // the box is referenced.
+        (ptr.cast(), Layout::for_value(unsafe { ptr.as_ref() }))
+    } else {
+        // SAFETY: forwarded from the caller.
+        unsafe { allocation(ptr.cast()) }
+    }
+}
+
+/// Where the box of `h` was allocated, and with which layout, from its
+/// vtable.
+///
+/// # Safety
+///
+/// `h` points at a box that has not been freed.
+#[inline]
+pub(crate) unsafe fn allocation(h: HeaderPtr) -> (NonNull<u8>, Layout) {
+    // SAFETY: allocated (caller).
+    match unsafe { header_ref(h) }.vtable.shape {
+        Shape::Sized(layout) => (h.cast(), layout),
+        Shape::Slice(element) => {
+            // SAFETY: a slice box has its length in front of its header.
+            let len = unsafe { slice_len(h) };
+            let (layout, offset) = slice_allocation(element, len);
+            // SAFETY: the header is `offset` bytes into the allocation.
+            (unsafe { h.cast::<u8>().sub(offset) }, layout)
+        }
+    }
+}
+
+/// How big a box is.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Shape {
+    /// A sized value: the box's layout, allocated at its header.
+    Sized(Layout),
+    /// A slice of elements of this layout (`GcBox<[T]>`, `GcBox<str>`),
+    /// whose length is stored in the word in front of the header
+    /// ([`slice_allocation`]).
+    Slice(Layout),
+}
+
+/// The allocation of a slice box of `len` elements: the layout of the
+/// whole allocation and the offset of the header in it. The length is
+/// stored in the `usize` just before the header:
+///
+/// ```text
+/// | padding | len: usize | GcHeader | element 0 | element 1 | ... |
+///                        ^ the box (`GcBox<[T]>`) starts here
+/// ```
+///
+/// # Panics
+///
+/// If the size overflows `isize`, as `Vec` does.
+pub(crate) fn slice_allocation(element: Layout, len: usize) -> (Layout, usize) {
+    let overflow = || -> ! { panic!("capacity overflow: a slice of {len} elements is too large") };
+    let array = Layout::from_size_align(
+        element
+            .size()
+            .checked_mul(len)
+            .unwrap_or_else(|| overflow()),
+        element.align(),
+    )
+    .unwrap_or_else(|_| overflow());
+    let (gc_box, _) = Layout::new::<GcHeader>()
+        .extend(array)
+        .unwrap_or_else(|_| overflow());
+    let (whole, offset) = Layout::new::<usize>()
+        .extend(gc_box.pad_to_align())
+        .unwrap_or_else(|_| overflow());
+    (whole.pad_to_align(), offset)
+}
+
+/// The length of a slice box.
+///
+/// # Safety
+///
+/// `h` is a live box whose vtable's shape is [`Shape::Slice`].
+#[inline]
+pub(crate) unsafe fn slice_len(h: HeaderPtr) -> usize {
+    // SAFETY: the length is the aligned word just before the header, inside
+    // the same allocation; `h`'s provenance covers the whole allocation
+    // (it was derived from the allocator's pointer).
+    unsafe { h.cast::<usize>().sub(1).read() }
+}
+
+/// A value type a box can hold, and where its value is, given only the
+/// header: sized types, slices and `str`. Implemented here only.
+///
+/// # Safety
+///
+/// `value_ptr` returns a pointer to the value of a box of this type, with
+/// the provenance of `h`; `SHAPE` describes the box's allocation.
+pub(crate) unsafe trait Stored {
+    /// The box's shape.
+    const SHAPE: Shape;
+
+    /// The box at `h`, with the pointer metadata of `Self`.
+    ///
+    /// # Safety
+    ///
+    /// `h` is a live box holding a `Self`.
+    unsafe fn box_ptr(h: HeaderPtr) -> *mut GcBox<Self>;
+
+    /// The value of the box at `h`.
+    ///
+    /// # Safety
+    ///
+    /// `h` is a live box holding a `Self`.
+    #[inline(always)]
+    unsafe fn value_ptr(h: HeaderPtr) -> *mut Self {
+        // SAFETY: forwarded from the caller; no reference is made.
+        unsafe { &raw mut (*Self::box_ptr(h)).value }
+    }
+}
+
+// SAFETY: a sized value sits at its field of `GcBox<T>`, allocated at the
+// header with `GcBox<T>`'s layout.
+unsafe impl<T> Stored for T {
+    const SHAPE: Shape = Shape::Sized(Layout::new::<GcBox<T>>());
+
+    #[inline(always)]
+    unsafe fn box_ptr(h: HeaderPtr) -> *mut GcBox<T> {
+        h.cast::<GcBox<T>>().as_ptr()
+    }
+}
+
+// SAFETY: a slice box is a `GcBox<[T]>` at the header, its length stored in
+// front of it (`slice_allocation`).
+unsafe impl<T> Stored for [T] {
+    const SHAPE: Shape = Shape::Slice(Layout::new::<T>());
+
+    #[inline]
+    unsafe fn box_ptr(h: HeaderPtr) -> *mut GcBox<[T]> {
+        // SAFETY: a slice box (caller).
+        let len = unsafe { slice_len(h) };
+        std::ptr::slice_from_raw_parts_mut(h.as_ptr().cast::<T>(), len) as *mut GcBox<[T]>
+    }
+}
+
+// SAFETY: a `str` box is a `[u8]` box holding UTF-8.
+unsafe impl Stored for str {
+    const SHAPE: Shape = Shape::Slice(Layout::new::<u8>());
+
+    #[inline]
+    unsafe fn box_ptr(h: HeaderPtr) -> *mut GcBox<str> {
+        // SAFETY: forwarded from the caller.
+        unsafe { <[u8] as Stored>::box_ptr(h) as *mut GcBox<str> }
+    }
+}
+
 /// The value of a box whose type is statically known.
 ///
 /// # Safety
 ///
-/// `header` must point at a live `GcBox<T>` whose value is not dropped, and
-/// the returned reference must not outlive that.
+/// `header` must point at a live box holding a `T` whose value is not
+/// dropped, and the returned reference must not outlive that.
 #[inline(always)]
-pub(crate) unsafe fn value_ref<'a, T>(header: HeaderPtr) -> &'a T {
-    // SAFETY: the caller guarantees `header` is the start of a `GcBox<T>`
-    // with a live value; the pointer's provenance covers the whole box.
-    unsafe { &(*header.cast::<GcBox<T>>().as_ptr()).value }
+pub(crate) unsafe fn value_ref<'a, T: ?Sized + Stored>(header: HeaderPtr) -> &'a T {
+    // SAFETY: the caller guarantees a live `T`; the pointer's provenance
+    // covers the whole box.
+    unsafe { &*T::value_ptr(header) }
 }
 
 /// The header behind a pointer.

@@ -17,8 +17,8 @@ pub(crate) mod list;
 pub(crate) mod weakcell;
 
 pub(crate) use header::{
-    GC_REFS_PINNED, GcBox, GcHeader, HeaderPtr, VTable, flags, header_ref, short_type_name,
-    value_ref,
+    GC_REFS_PINNED, GcBox, GcHeader, HeaderPtr, Stored, VTable, allocation, allocation_of, flags,
+    header_ref, short_type_name, slice_allocation, value_ref,
 };
 
 pub(crate) use list::Link;

@@ -18,7 +18,9 @@ use super::weakrefs::{PendingCallbacks, clear_weakrefs};
 use crate::heap::{Heap, count_object, drop_payload, heap, uncount_object};
 use crate::layout::alloc::deallocate;
 use crate::layout::list::unlink;
-use crate::layout::{GcHeader, HeaderPtr, flags, header_ref};
+use std::ptr::NonNull;
+
+use crate::layout::{GcBox, GcHeader, HeaderPtr, allocation, flags, header_ref};
 
 /// The last strong handle is gone. The common case, an object with no
 /// weak references and no finalizer, is handled here with the type known
@@ -26,9 +28,10 @@ use crate::layout::{GcHeader, HeaderPtr, flags, header_ref};
 ///
 /// # Safety
 ///
-/// `h` is a live `GcBox<T>` whose strong count just reached zero.
+/// `ptr` is a live box whose strong count just reached zero.
 #[inline(never)]
-pub(crate) unsafe fn release_typed<T>(h: HeaderPtr) {
+pub(crate) unsafe fn release_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+    let h: HeaderPtr = ptr.cast();
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
     let bits = header.flags();
@@ -46,11 +49,11 @@ pub(crate) unsafe fn release_typed<T>(h: HeaderPtr) {
     }
     if bits & flags::DEEP_DROP != 0 {
         // SAFETY: count zero, unlinked, value live, no weak cells.
-        unsafe { trashcan::destroy_typed::<T>(h) };
+        unsafe { trashcan::destroy_typed(ptr) };
     } else {
         // SAFETY: as above; a value that cannot reach a `Gc` cannot
         // recurse into another object's destruction.
-        unsafe { trashcan::drop_and_free_typed::<T>(h) };
+        unsafe { trashcan::drop_and_free_typed(ptr) };
     }
 }
 
@@ -151,10 +154,11 @@ pub(crate) unsafe fn free_box(h: HeaderPtr) {
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
     debug_assert!(header.weakrefs.get().is_null());
-    let layout = header.vtable.layout;
-    // SAFETY: nothing refers to the box; the layout is the one it was
-    // allocated with.
-    unsafe { deallocate(h.cast(), layout) };
+    // SAFETY: allocated (caller).
+    let (base, layout) = unsafe { allocation(h) };
+    // SAFETY: nothing refers to the box; this is where and how it was
+    // allocated.
+    unsafe { deallocate(base, layout) };
 }
 
 /// An owned strong reference to a type-erased object, counted as an

@@ -12,7 +12,10 @@ use super::dealloc::free_box;
 use crate::heap::LOCAL;
 use crate::layout::alloc::deallocate;
 use crate::layout::list::{next_raw, set_next_raw};
-use crate::layout::{GcBox, GcHeader, HeaderPtr, Link, flags, header_ref};
+use std::alloc::Layout;
+use std::ptr::NonNull;
+
+use crate::layout::{GcBox, GcHeader, HeaderPtr, Link, allocation_of, flags, header_ref};
 
 /// Nested destructions allowed before deferring. Each level costs a few
 /// hundred bytes of stack, so this fits in a 256 KiB thread stack with room
@@ -53,17 +56,17 @@ pub(crate) unsafe fn destroy(h: HeaderPtr) {
 ///
 /// # Safety
 ///
-/// As [`destroy`], and `h` is a `GcBox<T>`.
+/// As [`destroy`], for the box `ptr` points at.
 #[inline]
-pub(crate) unsafe fn destroy_typed<T>(h: HeaderPtr) {
+pub(crate) unsafe fn destroy_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     let depth = LOCAL.with(|l| l.drop_depth.get());
     if depth >= MAX_DEPTH {
-        defer(h);
+        defer(ptr.cast());
         return;
     }
     let _depth = DepthGuard::enter(depth);
     // SAFETY: forwarded from the caller.
-    unsafe { drop_and_free_typed::<T>(h) };
+    unsafe { drop_and_free_typed(ptr) };
     if depth == 0 && LOCAL.with(|l| !l.deferred.get().is_null()) {
         drain_deferred();
     }
@@ -83,27 +86,29 @@ fn defer(h: HeaderPtr) {
 ///
 /// # Safety
 ///
-/// As [`destroy`], and `h` is a `GcBox<T>`.
+/// As [`destroy`], for the box `ptr` points at.
 #[inline]
-pub(crate) unsafe fn drop_and_free_typed<T>(h: HeaderPtr) {
-    let box_ptr = h.cast::<GcBox<T>>();
+pub(crate) unsafe fn drop_and_free_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+    // Read before the value is dropped.
+    // SAFETY: live, value not dropped (caller).
+    let (base, layout) = unsafe { allocation_of(ptr) };
     // SAFETY: allocated (caller).
-    unsafe { header_ref(h) }.set(flags::VALUE_DROPPED);
-    let free = FreeTyped::<T>(h, std::marker::PhantomData);
+    unsafe { header_ref(ptr.cast()) }.set(flags::VALUE_DROPPED);
+    let free = Free(base, layout);
     // SAFETY: the value is live and dropped exactly once (flag set above).
-    unsafe { std::ptr::drop_in_place(&raw mut (*box_ptr.as_ptr()).value) };
+    unsafe { std::ptr::drop_in_place(&raw mut (*ptr.as_ptr()).value) };
     drop(free);
 }
 
-/// Frees a `GcBox<T>` when dropped, so a panicking value destructor still
-/// releases the memory.
-struct FreeTyped<T>(HeaderPtr, std::marker::PhantomData<T>);
+/// Frees an allocation when dropped, also if the value's drop unwinds.
+struct Free(NonNull<u8>, Layout);
 
-impl<T> Drop for FreeTyped<T> {
+impl Drop for Free {
     fn drop(&mut self) {
         // SAFETY: the value is dropped (or its drop unwound), no handle
-        // exists and there are no weak cells; the layout is `GcBox<T>`'s.
-        unsafe { deallocate(self.0.cast(), std::alloc::Layout::new::<GcBox<T>>()) };
+        // exists and there are no weak cells; this is where and how the box
+        // was allocated (`allocation_of`).
+        unsafe { deallocate(self.0, self.1) };
     }
 }
 

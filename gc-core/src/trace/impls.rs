@@ -42,6 +42,7 @@ leaf!(
     f32,
     f64,
     String,
+    str,
     &'static str,
     std::num::NonZeroU8,
     std::num::NonZeroU16,
@@ -56,7 +57,6 @@ leaf!(
     std::path::PathBuf,
     std::ffi::OsString,
     std::ffi::CString,
-    Box<str>,
     std::any::TypeId,
     std::cmp::Ordering,
 );

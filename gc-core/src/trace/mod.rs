@@ -233,14 +233,14 @@ mod sealed {
 pub trait Tracer: sealed::Sealed + Sized {
     /// Reports one strong edge to `gc`'s object.
     #[inline(always)]
-    fn edge<T: 'static>(&mut self, gc: &Gc<T>) {
+    fn edge<T: ?Sized + 'static>(&mut self, gc: &Gc<T>) {
         self.__edge_header(gc.ptr.cast());
     }
 
     /// Reports a weak edge. It never keeps anything alive; the collector uses
     /// it to know which weak references die together with their owner.
     #[inline(always)]
-    fn weak_edge<T: 'static>(&mut self, weak: &Weak<T>) {
+    fn weak_edge<T: ?Sized + 'static>(&mut self, weak: &Weak<T>) {
         // SAFETY: a `Weak`'s cell pointer is dangling or a cell its handle
         // keeps allocated.
         if let Some(cell) = unsafe { WeakCell::of_handle(weak.cell) } {
