@@ -36,13 +36,15 @@ struct Node {
 
 // SAFETY: reports the one `Gc` the node owns, once (what the derive emits).
 unsafe impl Trace for Node {
-    const TRACKED: bool = true;
-
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         tracer.field("next", |t| self.next.trace(t));
         tracer.field("val", |t| self.val.trace(t));
     }
+}
+
+impl gc_core::TraceMeta for Node {
+    const TRACKED: bool = true;
 }
 
 /// [`Node`] with an unlabelled `Trace`: the same edges, no `field` wrapper.
@@ -53,13 +55,15 @@ struct PlainNode {
 
 // SAFETY: reports the one `Gc` the node owns, once.
 unsafe impl Trace for PlainNode {
-    const TRACKED: bool = true;
-
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         self.next.trace(tracer);
         self.val.trace(tracer);
     }
+}
+
+impl gc_core::TraceMeta for PlainNode {
+    const TRACKED: bool = true;
 }
 
 /// A node whose edges live in a `Vec`: `Vec`'s own `Trace` labels each
@@ -71,13 +75,15 @@ struct ListNode {
 
 // SAFETY: reports each owned `Gc` once, through `Vec`'s `Trace`.
 unsafe impl Trace for ListNode {
-    const TRACKED: bool = true;
-
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         tracer.field("edges", |t| self.edges.trace(t));
         tracer.field("val", |t| self.val.trace(t));
     }
+}
+
+impl gc_core::TraceMeta for ListNode {
+    const TRACKED: bool = true;
 }
 
 /// [`ListNode`] whose `Trace` walks the `Vec` itself: neither `field` nor
@@ -91,8 +97,6 @@ struct PlainListNode {
 // SAFETY: reports each owned `Gc` once; a mutably borrowed cell is skipped,
 // as `RefCell`'s own `Trace` does.
 unsafe impl Trace for PlainListNode {
-    const TRACKED: bool = true;
-
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         // SAFETY: the reference lives only for this call, during which no
@@ -105,6 +109,10 @@ unsafe impl Trace for PlainListNode {
         }
         self.val.trace(tracer);
     }
+}
+
+impl gc_core::TraceMeta for PlainListNode {
+    const TRACKED: bool = true;
 }
 
 /// The [`Node`] shape with `Rc`, for the alloc+drop comparison.

@@ -33,7 +33,7 @@
 //! - **Tracking.** Objects whose type can reach a `Gc` are *tracked*: they
 //!   sit on intrusive container lists, one per generation. Types that cannot
 //!   form cycles (`Gc<String>`, a struct of plain fields) are never tracked,
-//!   decided at compile time ([`Trace::TRACKED`]).
+//!   decided at compile time ([`TraceMeta::TRACKED`]).
 //! - **Cycle detection** by trial deletion (see the [`collector`] module
 //!   docs): for each tracked object, count the references from outside the
 //!   generation being collected; objects not reachable from such a reference
@@ -131,7 +131,7 @@ pub use gcmodule::{
 
 pub use handles::{AsObject, Gc, Object, ReferenceError, Weak};
 pub use heap::{CallbackId, CollectionInfo, DebugFlags, FinalizerPolicy, GenerationStats, Phase};
-pub use trace::{DropOk, Finalize, Trace, Tracer};
+pub use trace::{DropOk, Finalize, Trace, TraceMeta, Tracer};
 
 /// Names the `unsize!` macro's expansion uses. Not part of the API.
 #[doc(hidden)]

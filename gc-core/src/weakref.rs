@@ -29,7 +29,7 @@ use std::hash::{Hash, Hasher};
 use std::rc::{self, Rc};
 
 use crate::handles::{Gc, Weak};
-use crate::trace::{Trace, Tracer};
+use crate::trace::{Trace, TraceMeta, Tracer};
 
 /// Shared between a collection and its entries' callbacks. Only the
 /// collection holds it strongly; each callback holds an `rc::Weak` to it.
@@ -470,8 +470,6 @@ impl<T: 'static, V: fmt::Debug> fmt::Debug for WeakKeyMap<T, V> {
 
 // SAFETY: members are weak edges only.
 unsafe impl<T: 'static> Trace for WeakSet<T> {
-    const TRACKED: bool = false;
-
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         for (i, weak) in self.entries.values().enumerate() {
             tracer.index(i, |t| weak.trace(t));
@@ -491,8 +489,6 @@ unsafe impl<T: 'static> Trace for WeakSet<T> {
 // `Gc`s inside a key are owned by the map alone, and its object's count of
 // references to them is exact.
 unsafe impl<K: Eq + Hash + Trace + 'static, T: 'static> Trace for WeakValueMap<K, T> {
-    const TRACKED: bool = K::TRACKED;
-
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         for (i, (key, weak)) in self.entries.iter().enumerate() {
             tracer.index(i, |t| {
@@ -506,8 +502,6 @@ unsafe impl<K: Eq + Hash + Trace + 'static, T: 'static> Trace for WeakValueMap<K
 
 // SAFETY: keys are weak edges; values are owned and traced once each.
 unsafe impl<T: 'static, W: Trace> Trace for WeakKeyMap<T, W> {
-    const TRACKED: bool = W::TRACKED;
-
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         for (i, (weak, value)) in self.entries.values().enumerate() {
             tracer.index(i, |t| {
@@ -607,4 +601,16 @@ impl fmt::Debug for Finalizer {
             .field("alive", &self.alive())
             .finish()
     }
+}
+
+impl<T: 'static> TraceMeta for WeakSet<T> {
+    const TRACKED: bool = false;
+}
+
+impl<K: Eq + Hash + TraceMeta + 'static, T: 'static> TraceMeta for WeakValueMap<K, T> {
+    const TRACKED: bool = K::TRACKED;
+}
+
+impl<T: 'static, W: TraceMeta> TraceMeta for WeakKeyMap<T, W> {
+    const TRACKED: bool = W::TRACKED;
 }

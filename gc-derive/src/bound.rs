@@ -97,3 +97,57 @@ fn mentioned_params<'p>(ty: &Type, params: &[&'p Ident]) -> Vec<&'p Ident> {
     mentions.visit_type(ty);
     mentions.found
 }
+
+/// The bounds of the `TraceMeta` impl: [`predicates`] with `TraceMeta` for `Trace` (the
+/// `TRACKED` constant reads the field types' `TraceMeta`, which implies `Trace`). A
+/// `#[gc(bound = "...")]` is rewritten the same way: each `Trace` in it becomes `TraceMeta`.
+pub(crate) fn meta_predicates(
+    input: &Input<'_>,
+    trace: &TokenStream,
+    meta: &TokenStream,
+) -> Vec<WherePredicate> {
+    if let Some(bound) = &input.attrs.bound {
+        return bound
+            .value
+            .iter()
+            .map(|predicate| {
+                let tokens = rename_trace(quote!(#predicate), meta);
+                syn::parse2(tokens).expect("a predicate with `Trace` renamed still parses")
+            })
+            .collect();
+    }
+    let _ = trace;
+    predicates(input, meta)
+}
+
+/// Replaces the trait `Trace` in `tokens` by `TraceMeta`: a bare `Trace` by the full path
+/// `meta` (the user's scope may not import `TraceMeta`), the last segment of a path
+/// (`gc_core::Trace`) by `TraceMeta`.
+fn rename_trace(tokens: TokenStream, meta: &TokenStream) -> TokenStream {
+    use proc_macro2::{Group, Ident, TokenTree};
+    let mut out = TokenStream::new();
+    // The last two tokens were `:` `:` (a path separator).
+    let (mut colon, mut after_path_sep) = (false, false);
+    for tree in tokens {
+        let is_colon = matches!(&tree, TokenTree::Punct(p) if p.as_char() == ':');
+        let next_after_sep = is_colon && colon;
+        match tree {
+            TokenTree::Ident(ident) if ident == "Trace" => {
+                if after_path_sep {
+                    out.extend([TokenTree::Ident(Ident::new("TraceMeta", ident.span()))]);
+                } else {
+                    out.extend(meta.clone());
+                }
+            }
+            TokenTree::Group(group) => {
+                let mut renamed = Group::new(group.delimiter(), rename_trace(group.stream(), meta));
+                renamed.set_span(group.span());
+                out.extend([TokenTree::Group(renamed)]);
+            }
+            other => out.extend([other]),
+        }
+        after_path_sep = next_after_sep;
+        colon = is_colon && !next_after_sep;
+    }
+    out
+}

@@ -39,6 +39,8 @@ pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
 struct Names {
     /// `<crate>::Trace`.
     trace: TokenStream,
+    /// `<crate>::TraceMeta`.
+    meta: TokenStream,
     /// `<crate>::Tracer`.
     tracer: TokenStream,
     /// The `trace` parameter.
@@ -70,6 +72,7 @@ fn expand(input: &Input<'_>) -> TokenStream {
     let krate = input.crate_path();
     let names = Names {
         trace: quote!(#krate::Trace),
+        meta: quote!(#krate::TraceMeta),
         tracer: quote!(#krate::Tracer),
         tracer_var: Ident::new("__tracer", Span::mixed_site()),
         field_tracer_var: Ident::new("__t", Span::mixed_site()),
@@ -80,15 +83,19 @@ fn expand(input: &Input<'_>) -> TokenStream {
     let tracer_var = &names.tracer_var;
     let tracer_ty = tracer_type_param(&input.original.generics);
 
+    let meta = &names.meta;
+    // Both impls are bounded on `TraceMeta` (which implies `Trace`): `trace` traces each field
+    // through `TraceMeta::__trace`, and `TRACKED` reads the fields' `TraceMeta`.
     let mut generics = input.original.generics.clone();
     generics
         .make_where_clause()
         .predicates
-        .extend(bound::predicates(input, trace));
+        .extend(bound::meta_predicates(input, trace, meta));
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let (meta_impl_generics, meta_where_clause) = (&impl_generics, where_clause);
 
     let traced_fields = input.traced_fields();
-    let tracked = tracked(input, &traced_fields, trace);
+    let tracked = tracked(input, &traced_fields, meta);
     let tracer_param = if traced_fields.is_empty() {
         quote!(_)
     } else {
@@ -139,12 +146,15 @@ fn expand(input: &Input<'_>) -> TokenStream {
         const _: () = {
             #[automatically_derived]
             unsafe impl #impl_generics #trace for #ident #ty_generics #where_clause {
-                const TRACKED: bool = #tracked;
-
                 #[inline]
                 fn trace<#tracer_ty: #tracer>(&self, #tracer_param: &mut #tracer_ty) {
                     #body
                 }
+            }
+
+            #[automatically_derived]
+            impl #meta_impl_generics #meta for #ident #ty_generics #meta_where_clause {
+                const TRACKED: bool = #tracked;
 
                 #finalizer
             }
@@ -154,17 +164,17 @@ fn expand(input: &Input<'_>) -> TokenStream {
     }
 }
 
-/// The `TRACKED` expression: `<F1 as Trace>::TRACKED || <F2 as Trace>::TRACKED || ...` over
+/// The `TRACKED` expression: `<F1 as TraceMeta>::TRACKED || <F2 as TraceMeta>::TRACKED || ...` over
 /// the traced field types, each listed once, with mentions of the type itself replaced by `()`
 /// (see `recursive.rs`); `false` if nothing is traced.
-fn tracked(input: &Input<'_>, traced: &[&Field<'_>], trace: &TokenStream) -> TokenStream {
+fn tracked(input: &Input<'_>, traced: &[&Field<'_>], meta: &TokenStream) -> TokenStream {
     let placeholder = recursive::placeholder();
     let mut seen = std::collections::HashSet::new();
     let mut terms = Vec::new();
     for field in traced {
         let replaced = recursive::replace_self(field.ty, input.ident(), &placeholder);
         let ty = replaced.as_ref().unwrap_or(field.ty);
-        let term = quote_spanned!(field.ty.span()=> <#ty as #trace>::TRACKED);
+        let term = quote_spanned!(field.ty.span()=> <#ty as #meta>::TRACKED);
         if seen.insert(term.to_string()) {
             terms.push(term);
         }
@@ -176,20 +186,21 @@ fn tracked(input: &Input<'_>, traced: &[&Field<'_>], trace: &TokenStream) -> Tok
     }
 }
 
-/// One `Tracer::field(__tracer, "label", |__t| <FieldTy as Trace>::trace(<place>, __t));`
+/// One `Tracer::field(__tracer, "label", |__t| <FieldTy as TraceMeta>::__trace(<place>, __t));`
 /// statement; `place` is `&self.field` or a `match` binding.
 fn trace_field(field: &Field<'_>, place: &TokenStream, names: &Names) -> TokenStream {
     let Names {
-        trace,
+        meta,
         tracer,
         tracer_var,
         field_tracer_var: t,
+        ..
     } = names;
     let label = &field.label;
     let ty = field.ty;
     // Spanned on the field's type, like the field's term in `TRACKED`: "the trait bound `X:
     // Trace` is not satisfied" points at the field, once (rustc merges the two obligations).
-    let trace_fn = quote_spanned!(ty.span()=> <#ty as #trace>::trace);
+    let trace_fn = quote_spanned!(ty.span()=> <#ty as #meta>::__trace);
     quote! {
         #tracer::field(#tracer_var, #label, |#t| #trace_fn(#place, #t));
     }

@@ -59,21 +59,26 @@
 //! const _: () = {
 //!     #[automatically_derived]
 //!     unsafe impl ::gc_core::Trace for Node {
-//!         const TRACKED: bool = <Option<Gc<()>> as ::gc_core::Trace>::TRACKED
-//!             || <String as ::gc_core::Trace>::TRACKED;
 //!         #[inline]
 //!         fn trace<__V: ::gc_core::Tracer>(&self, __tracer: &mut __V) {
 //!             ::gc_core::Tracer::field(
 //!                 __tracer,
 //!                 "next",
-//!                 |__t| <Option<Gc<Node>> as ::gc_core::Trace>::trace(&self.next, __t),
+//!                 |__t| <Option<
+//!                     Gc<Node>,
+//!                 > as ::gc_core::TraceMeta>::__trace(&self.next, __t),
 //!             );
 //!             ::gc_core::Tracer::field(
 //!                 __tracer,
 //!                 "name",
-//!                 |__t| <String as ::gc_core::Trace>::trace(&self.name, __t),
+//!                 |__t| <String as ::gc_core::TraceMeta>::__trace(&self.name, __t),
 //!             );
 //!         }
+//!     }
+//!     #[automatically_derived]
+//!     impl ::gc_core::TraceMeta for Node {
+//!         const TRACKED: bool = <Option<Gc<()>> as ::gc_core::TraceMeta>::TRACKED
+//!             || <String as ::gc_core::TraceMeta>::TRACKED;
 //!     }
 //!     #[allow(non_camel_case_types)]
 //!     trait TypeDerivingTraceMustNotImplementDrop_UseGcFinalizeInstead {}
@@ -88,11 +93,13 @@
 //! - `trace` visits each traced field once, under an edge label for introspection: the field
 //!   name (`next`), the index of a tuple field (`0`), or `Variant.field` / `Variant.0` inside a
 //!   `match self` for enums. The labels cost nothing during a collection.
-//! - `TRACKED` is `true` when some traced field's type can reach a `Gc`, so that objects of
-//!   types that never can (here, if `next` were skipped) stay off the collector's lists. The
-//!   `()` in place of `Node` is explained in [Recursive types](#recursive-types).
-//! - With `#[gc(finalize)]`, the impl also sets `__HAS_FINALIZER` and forwards `__finalize` to
-//!   `Finalize::finalize`.
+//! - `TRACKED`, in the `TraceMeta` impl (separate so that `Trace` stays dyn-compatible and
+//!   `trait Shape: Trace` can be a trait object), is `true` when some traced field's type can
+//!   reach a `Gc`, so that objects of types that never can (here, if `next` were skipped) stay
+//!   off the collector's lists. The `()` in place of `Node` is explained in
+//!   [Recursive types](#recursive-types).
+//! - With `#[gc(finalize)]`, the `TraceMeta` impl also sets `__HAS_FINALIZER` and forwards
+//!   `__finalize` to `Finalize::finalize`.
 //! - The last three items reject a `Drop` impl on `Node` ([Drop](#drop)). With
 //!   `#[gc(unsafe_no_drop)]` they are replaced by a check that `Node` implements
 //!   `gc_core::DropOk`.
@@ -103,18 +110,20 @@
 //!
 //! # Bounds
 //!
-//! The impl keeps the type's generics and where-clause and adds `FieldTy: Trace` for each
-//! traced field whose type mentions a type parameter: `struct S<T> { items: Vec<T>, n: u32 }`
-//! gets `where Vec<T>: Trace`. Fields that mention no parameter, and skipped fields, add
-//! nothing, so `#[gc(skip)] cache: Rc<T>` needs no `T: Trace`.
+//! Both impls keep the type's generics and where-clause and add `FieldTy: TraceMeta` (which
+//! implies `Trace`) for each traced field whose type mentions a type parameter:
+//! `struct S<T> { items: Vec<T>, n: u32 }` gets `where Vec<T>: TraceMeta`. Fields that mention
+//! no parameter, and skipped fields, add nothing, so `#[gc(skip)] cache: Rc<T>` needs no
+//! `T: Trace`.
 //!
 //! A field whose type also mentions the type itself (`Vec<Tree<T>>` in `enum Tree<T>`) adds
-//! `T: Trace` for each parameter it mentions instead, because `where Vec<Tree<T>>: Trace` would
-//! make `Tree<T>: Trace` depend on itself (rustc: "overflow evaluating the requirement",
-//! E0275).
+//! `T: TraceMeta` for each parameter it mentions instead, because
+//! `where Vec<Tree<T>>: TraceMeta` would make `Tree<T>: TraceMeta` depend on itself (rustc:
+//! "overflow evaluating the requirement", E0275).
 //!
 //! `#[gc(bound = "...")]` replaces all inferred predicates when they are too strict or not
-//! enough; the type's own where-clause is always kept.
+//! enough; the type's own where-clause is always kept. Write the bound with `Trace`: each
+//! `Trace` in it stands for `TraceMeta` in the generated impls.
 //!
 //! # Recursive types
 //!
@@ -153,12 +162,15 @@
 //!
 //! // SAFETY: traces each field once; owns every edge it reports.
 //! unsafe impl Trace for A {
-//!     // `B` reaches a `Gc` only through `A`, so leaving `b` out is exact here.
-//!     const TRACKED: bool = <String as Trace>::TRACKED;
 //!     fn trace<V: Tracer>(&self, tracer: &mut V) {
 //!         tracer.field("b", |t| self.b.trace(t));
 //!         tracer.field("name", |t| self.name.trace(t));
 //!     }
+//! }
+//!
+//! impl gc_core::TraceMeta for A {
+//!     // `B` reaches a `Gc` only through `A`, so leaving `b` out is exact here.
+//!     const TRACKED: bool = <String as gc_core::TraceMeta>::TRACKED;
 //! }
 //!
 //! #[derive(Trace)]

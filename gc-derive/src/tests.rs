@@ -84,8 +84,8 @@ fn named_struct() {
     assert_eq!(
         tracked(&output),
         squash(
-            "<Option<Gc<()>> as ::gc_core::Trace>::TRACKED \
-             || <String as ::gc_core::Trace>::TRACKED"
+            "<Option<Gc<()>> as ::gc_core::TraceMeta>::TRACKED \
+             || <String as ::gc_core::TraceMeta>::TRACKED"
         )
     );
     assert_contains(
@@ -95,12 +95,12 @@ fn named_struct() {
     assert_contains(
         &output,
         r#"::gc_core::Tracer::field(__tracer, "next",
-            |__t| <Option<Gc<Node>> as ::gc_core::Trace>::trace(&self.next, __t));"#,
+            |__t| <Option<Gc<Node>> as ::gc_core::TraceMeta>::__trace(&self.next, __t));"#,
     );
     assert_contains(
         &output,
         r#"::gc_core::Tracer::field(__tracer, "name",
-            |__t| <String as ::gc_core::Trace>::trace(&self.name, __t));"#,
+            |__t| <String as ::gc_core::TraceMeta>::__trace(&self.name, __t));"#,
     );
     assert_lacks(&output, "__HAS_FINALIZER");
 }
@@ -111,9 +111,9 @@ fn tuple_struct_labels_are_indices() {
         struct Pair(Gc<A>, u32);
     ));
     assert_contains(&output, r#"field(__tracer, "0", |__t| <Gc<A> as"#);
-    assert_contains(&output, "::trace(&self.0, __t)");
+    assert_contains(&output, "::__trace(&self.0, __t)");
     assert_contains(&output, r#"field(__tracer, "1", |__t| <u32 as"#);
-    assert_contains(&output, "::trace(&self.1, __t)");
+    assert_contains(&output, "::__trace(&self.1, __t)");
 }
 
 #[test]
@@ -151,7 +151,7 @@ fn skipped_fields_are_neither_traced_nor_counted() {
     });
     assert_eq!(
         tracked(&output),
-        squash("<Gc<A> as ::gc_core::Trace>::TRACKED")
+        squash("<Gc<A> as ::gc_core::TraceMeta>::TRACKED")
     );
     assert_lacks(&output, "self.b");
 }
@@ -167,7 +167,9 @@ fn tracked_lists_each_type_once() {
     ));
     assert_eq!(
         tracked(&output),
-        squash("<Gc<A> as ::gc_core::Trace>::TRACKED || <u32 as ::gc_core::Trace>::TRACKED")
+        squash(
+            "<Gc<A> as ::gc_core::TraceMeta>::TRACKED || <u32 as ::gc_core::TraceMeta>::TRACKED"
+        )
     );
 }
 
@@ -184,20 +186,20 @@ fn self_mentions_are_replaced_in_tracked_only() {
     assert_eq!(
         tracked(&output),
         squash(
-            "<Option<Box<()>> as ::gc_core::Trace>::TRACKED \
-             || <Vec<((), Gc<u8>)> as ::gc_core::Trace>::TRACKED \
-             || <other::List as ::gc_core::Trace>::TRACKED \
-             || <Box<()> as ::gc_core::Trace>::TRACKED"
+            "<Option<Box<()>> as ::gc_core::TraceMeta>::TRACKED \
+             || <Vec<((), Gc<u8>)> as ::gc_core::TraceMeta>::TRACKED \
+             || <other::List as ::gc_core::TraceMeta>::TRACKED \
+             || <Box<()> as ::gc_core::TraceMeta>::TRACKED"
         )
     );
     // `trace` uses the real types.
     assert_contains(
         &output,
-        "<Option<Box<Self>> as ::gc_core::Trace>::trace(&self.next",
+        "<Option<Box<Self>> as ::gc_core::TraceMeta>::__trace(&self.next",
     );
     assert_contains(
         &output,
-        "<Box<List> as ::gc_core::Trace>::trace(&self.boxed",
+        "<Box<List> as ::gc_core::TraceMeta>::__trace(&self.boxed",
     );
 }
 
@@ -221,15 +223,15 @@ fn enum_labels_and_arms() {
         r#"match self {
             Self::Named { a: __field0, c: __field2, .. } => {
                 ::gc_core::Tracer::field(__tracer, "Named.a",
-                    |__t| <Gc<A> as ::gc_core::Trace>::trace(__field0, __t));
+                    |__t| <Gc<A> as ::gc_core::TraceMeta>::__trace(__field0, __t));
                 ::gc_core::Tracer::field(__tracer, "Named.c",
-                    |__t| <Gc<C> as ::gc_core::Trace>::trace(__field2, __t));
+                    |__t| <Gc<C> as ::gc_core::TraceMeta>::__trace(__field2, __t));
             }
             Self::Tuple { 0: __field0, 1: __field1, } => {
                 ::gc_core::Tracer::field(__tracer, "Tuple.0",
-                    |__t| <Gc<A> as ::gc_core::Trace>::trace(__field0, __t));
+                    |__t| <Gc<A> as ::gc_core::TraceMeta>::__trace(__field0, __t));
                 ::gc_core::Tracer::field(__tracer, "Tuple.1",
-                    |__t| <u8 as ::gc_core::Trace>::trace(__field1, __t));
+                    |__t| <u8 as ::gc_core::TraceMeta>::__trace(__field1, __t));
             }
             Self::Skipped { .. } => {}
             Self::AllSkipped { .. } => {}
@@ -239,8 +241,8 @@ fn enum_labels_and_arms() {
     assert_eq!(
         tracked(&output),
         squash(
-            "<Gc<A> as ::gc_core::Trace>::TRACKED || <Gc<C> as ::gc_core::Trace>::TRACKED \
-             || <u8 as ::gc_core::Trace>::TRACKED"
+            "<Gc<A> as ::gc_core::TraceMeta>::TRACKED || <Gc<C> as ::gc_core::TraceMeta>::TRACKED \
+             || <u8 as ::gc_core::TraceMeta>::TRACKED"
         )
     );
 }
@@ -282,7 +284,9 @@ fn recursive_enum() {
     });
     assert_eq!(
         tracked(&output),
-        squash("<u32 as ::gc_core::Trace>::TRACKED || <Box<()> as ::gc_core::Trace>::TRACKED")
+        squash(
+            "<u32 as ::gc_core::TraceMeta>::TRACKED || <Box<()> as ::gc_core::TraceMeta>::TRACKED"
+        )
     );
 }
 
@@ -308,7 +312,7 @@ fn bounds_are_inferred_per_field_type() {
     assert_contains(
         &output,
         "unsafe impl<'a, T, U: Clone, const N: usize> ::gc_core::Trace for S<'a, T, U, N> \
-         where T: Copy, Vec<T>: ::gc_core::Trace, PhantomData<&'a U>: ::gc_core::Trace {",
+         where T: Copy, Vec<T>: ::gc_core::TraceMeta, PhantomData<&'a U>: ::gc_core::TraceMeta {",
     );
 }
 
@@ -323,7 +327,7 @@ fn defaults_and_unsized_params() {
     assert_contains(
         &output,
         "unsafe impl<T: ?Sized, U> ::gc_core::Trace for S<T, U> \
-         where Box<T>: ::gc_core::Trace, U: ::gc_core::Trace {",
+         where Box<T>: ::gc_core::TraceMeta, U: ::gc_core::TraceMeta {",
     );
     assert_contains(&output, "for S<T, U> {}");
 }
@@ -338,7 +342,7 @@ fn params_in_paths_and_projections_count() {
     ));
     assert_contains(
         &output,
-        "where Option<T::Item>: ::gc_core::Trace, <T as X>::Y: ::gc_core::Trace {",
+        "where Option<T::Item>: ::gc_core::TraceMeta, <T as X>::Y: ::gc_core::TraceMeta {",
     );
 }
 
@@ -353,8 +357,8 @@ fn self_mentioning_fields_bound_their_params() {
     });
     assert_contains(
         &output,
-        "unsafe impl<T, U> ::gc_core::Trace for Tree<T, U> where T: ::gc_core::Trace, \
-         U: ::gc_core::Trace {",
+        "unsafe impl<T, U> ::gc_core::Trace for Tree<T, U> where T: ::gc_core::TraceMeta, \
+         U: ::gc_core::TraceMeta {",
     );
     assert_lacks(&output, "Vec<Tree<T,U>>:");
 }
@@ -362,12 +366,12 @@ fn self_mentioning_fields_bound_their_params() {
 #[test]
 fn bound_attribute_replaces_inferred_bounds() {
     let output = expand(quote! {
-        #[gc(bound = "T: ::gc_core::Trace + 'static, U: Foo")]
+        #[gc(bound = "T: ::gc_core::TraceMeta + 'static, U: Foo")]
         struct S<T, U>(Vec<T>, U) where T: Clone;
     });
     assert_contains(
         &output,
-        "::gc_core::Trace for S<T, U> where T: Clone, T: ::gc_core::Trace + 'static, U: Foo {",
+        "::gc_core::Trace for S<T, U> where T: Clone, T: ::gc_core::TraceMeta + 'static, U: Foo {",
     );
     assert_lacks(&output, "Vec<T>:");
 
@@ -434,7 +438,7 @@ fn crate_attribute_changes_every_path() {
     assert_lacks(&output, "gc_core");
     assert_contains(
         &output,
-        "unsafe impl<T> my::gc::Trace for S<T> where T: my::gc::Trace {",
+        "unsafe impl<T> my::gc::Trace for S<T> where T: my::gc::TraceMeta {",
     );
     assert_contains(&output, "fn trace<__V: my::gc::Tracer>");
     assert_contains(&output, "<Self as my::gc::Finalize>::finalize(self);");

@@ -1,6 +1,6 @@
 //! `#[derive(Trace)]` compiled against the real gc-core (a dev-dependency: the derive itself
 //! never depends on the runtime) for the few shapes no other test builds. Behaviour is observed
-//! through the public API only: `Trace::TRACKED`, `gc_core::is_tracked` and the labelled edges
+//! through the public API only: `TraceMeta::TRACKED`, `gc_core::is_tracked` and the labelled edges
 //! of `Object::edges`. Several of the properties are checked by compiling at all: a wrong
 //! expansion of these types is a build error of this file.
 //!
@@ -71,10 +71,10 @@ enum Tree<T> {
 #[test]
 fn generic_self_recursive_type_is_tracked_iff_its_argument_is() {
     const {
-        assert!(!<Tree<u32> as Trace>::TRACKED);
-        assert!(<Tree<Gc<u32>> as Trace>::TRACKED);
-        assert!(!<Tree<Tree<u8>> as Trace>::TRACKED);
-        assert!(<Tree<Tree<Gc<u8>>> as Trace>::TRACKED);
+        assert!(!<Tree<u32> as gc_core::TraceMeta>::TRACKED);
+        assert!(<Tree<Gc<u32>> as gc_core::TraceMeta>::TRACKED);
+        assert!(!<Tree<Tree<u8>> as gc_core::TraceMeta>::TRACKED);
+        assert!(<Tree<Tree<Gc<u8>>> as gc_core::TraceMeta>::TRACKED);
     }
     let plain = Gc::new(Tree::Branch(vec![Tree::Leaf(1_u32), Tree::Empty]));
     assert!(!gc_core::is_tracked(&plain));
@@ -119,8 +119,8 @@ struct Borrowing<'a, T: Clone, U, const N: usize> {
 #[test]
 fn lifetime_parameters_in_the_impls() {
     const {
-        assert!(<Borrowing<'static, Gc<u32>, u8, 2> as Trace>::TRACKED);
-        assert!(!<Borrowing<'static, u32, u8, 0> as Trace>::TRACKED);
+        assert!(<Borrowing<'static, Gc<u32>, u8, 2> as gc_core::TraceMeta>::TRACKED);
+        assert!(!<Borrowing<'static, u32, u8, 0> as gc_core::TraceMeta>::TRACKED);
     }
     let (a, b) = (Gc::new(1_u32), Gc::new(2_u32));
     let borrowing: Gc<Borrowing<'static, Gc<u32>, u8, 2>> = Gc::new(Borrowing {
@@ -161,7 +161,7 @@ unsafe impl<T: Clone, const N: usize> DropOk for Guarded<'_, T, N> {}
 
 #[test]
 fn unsafe_no_drop_keeps_the_where_clause_and_implied_bounds() {
-    const { assert!(<Guarded<'static, u8, 2> as Trace>::TRACKED) };
+    const { assert!(<Guarded<'static, u8, 2> as gc_core::TraceMeta>::TRACKED) };
     let target = Gc::new(1_u32);
     let guarded = Gc::new(Guarded(&[1_u8, 2], Some(target.clone())));
     assert!(gc_core::is_tracked(&guarded));

@@ -72,8 +72,11 @@ impl Drop for Hook {
 // SAFETY: owns no `Gc` (the closure may capture some, but they are not
 // reported, so they count as external: safe).
 unsafe impl Trace for Hook {
-    const TRACKED: bool = false;
     fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+}
+
+impl gc_core::TraceMeta for Hook {
+    const TRACKED: bool = false;
 }
 
 /// A two-object garbage cycle whose members carry the given hooks.
@@ -223,6 +226,8 @@ unsafe impl Trace for Fragile {
         tracer.field("next", |t| self.next.trace(t));
     }
 }
+
+impl gc_core::TraceMeta for Fragile {}
 
 #[test]
 fn panicking_trace_restores_the_generation() {

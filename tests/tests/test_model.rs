@@ -82,8 +82,11 @@ impl Drop for AliveToken {
 
 // SAFETY: owns no `Gc`; reporting nothing is exact.
 unsafe impl Trace for AliveToken {
-    const TRACKED: bool = false;
     fn trace<V: gc_core::Tracer>(&self, _tracer: &mut V) {}
+}
+
+impl gc_core::TraceMeta for AliveToken {
+    const TRACKED: bool = false;
 }
 
 #[derive(Trace)]

@@ -60,8 +60,11 @@ impl Drop for Token {
 
 // SAFETY: owns no Gc.
 unsafe impl Trace for Token {
-    const TRACKED: bool = false;
     fn trace<V: gc::Tracer>(&self, _tracer: &mut V) {}
+}
+
+impl gc_core::TraceMeta for Token {
+    const TRACKED: bool = false;
 }
 
 #[derive(Trace)]

@@ -219,6 +219,8 @@ unsafe impl Trace for Bomb {
     }
 }
 
+impl gc_core::TraceMeta for Bomb {}
+
 #[test]
 fn a_panicking_trace_leaves_the_heap_usable() {
     gc::collect();

@@ -192,8 +192,11 @@ impl Drop for OnDrop {
 
 // SAFETY: owns no `Gc`.
 unsafe impl Trace for OnDrop {
-    const TRACKED: bool = false;
     fn trace<V: Tracer>(&self, _: &mut V) {}
+}
+
+impl gc_core::TraceMeta for OnDrop {
+    const TRACKED: bool = false;
 }
 
 /// A node whose `children` are dropped before its `hook` runs: a tracer
@@ -353,6 +356,8 @@ unsafe impl Trace for Fragile {
         tracer.field("next", |t| self.next.trace(t));
     }
 }
+
+impl gc_core::TraceMeta for Fragile {}
 
 thread_local! {
     static RESURRECTED: RefCell<Option<Gc<Fragile>>> = const { RefCell::new(None) };

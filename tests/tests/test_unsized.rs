@@ -15,7 +15,7 @@ use std::rc::Rc;
 use common::{DropToken, Tracker};
 use gc_core::{Gc, Object, Trace, Weak, collect, get_referrers, unsize};
 
-trait Shape {
+trait Shape: Trace {
     fn area(&self) -> f64;
     fn name(&self) -> String;
 }

@@ -38,8 +38,11 @@ impl Drop for DropLog {
 
 // SAFETY: owns no Gc.
 unsafe impl Trace for DropLog {
-    const TRACKED: bool = false;
     fn trace<V: gc::Tracer>(&self, _tracer: &mut V) {}
+}
+
+impl gc_core::TraceMeta for DropLog {
+    const TRACKED: bool = false;
 }
 
 #[derive(Trace)]

@@ -10,7 +10,7 @@ use crate::heap::{Heap, Lists, heap};
 use crate::layout::{
     GC_REFS_PINNED, GcHeader, HeaderPtr, Link, Stored, flags, header_ref, value_ref,
 };
-use crate::trace::{Trace, impl_collector_tracer};
+use crate::trace::{TraceValue, impl_collector_tracer};
 
 /// Phases 1-3 with their panic guard: splits `young` into survivors (left
 /// on it) and the unreachable objects (moved to `unreachable`). Returns the
@@ -118,9 +118,12 @@ impl_collector_tracer!(SubtractRefs, |this, child| {
 /// # Safety
 ///
 /// `h` is a live `GcBox<T>` whose value is not dropped.
-pub(crate) unsafe fn subtract_refs_of<T: ?Sized + Stored + Trace>(h: HeaderPtr, young_limit: u32) {
+pub(crate) unsafe fn subtract_refs_of<T: ?Sized + Stored + TraceValue>(
+    h: HeaderPtr,
+    young_limit: u32,
+) {
     // SAFETY: forwarded from the caller.
-    unsafe { value_ref::<T>(h) }.trace(&mut SubtractRefs { young_limit });
+    unsafe { value_ref::<T>(h) }.trace_value(&mut SubtractRefs { young_limit });
 }
 
 /// Phase 3. Splits `young` into reachable objects (left on `young`, with
@@ -193,12 +196,12 @@ impl_collector_tracer!(VisitReachable, |this, child| {
 ///
 /// `h` is a live `GcBox<T>` whose value is not dropped; `young` heads the
 /// list being walked by `move_unreachable`.
-pub(crate) unsafe fn visit_reachable_of<T: ?Sized + Stored + Trace>(
+pub(crate) unsafe fn visit_reachable_of<T: ?Sized + Stored + TraceValue>(
     h: HeaderPtr,
     young: NonNull<Link>,
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe { value_ref::<T>(h) }.trace(&mut VisitReachable { young });
+    unsafe { value_ref::<T>(h) }.trace_value(&mut VisitReachable { young });
 }
 
 /// If a `Trace` implementation panics during phases 1-3, puts every object

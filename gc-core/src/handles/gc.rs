@@ -20,7 +20,7 @@ use crate::layout::{GcBox, GcHeader, HeaderPtr, flags};
 use crate::lifecycle::finalize::note_finalizer_object;
 use crate::lifecycle::release_typed;
 use crate::lifecycle::weakrefs::weak_count;
-use crate::trace::{Trace, Tracer};
+use crate::trace::{Trace, TraceMeta, Tracer};
 
 /// A strong, reference-counted pointer to a value on this thread's heap:
 /// Python's object reference.
@@ -59,10 +59,10 @@ pub struct Gc<T: ?Sized + 'static> {
     _owns: PhantomData<T>,
 }
 
-impl<T: Trace + 'static> Gc<T> {
+impl<T: TraceMeta + 'static> Gc<T> {
     /// Moves `value` to the heap.
     ///
-    /// If `T` can reach a `Gc` (its `Trace::TRACKED` is true) the object is
+    /// If `T` can reach a `Gc` (its `TraceMeta::TRACKED` is true) the object is
     /// tracked, and this allocation may first run an automatic collection
     /// (see [`set_threshold`](crate::set_threshold)). Values that cannot form
     /// cycles (`Gc<u64>`, `Gc<String>`, plain structs) cost no collector work.
@@ -322,13 +322,13 @@ impl<T: ?Sized + 'static> Borrow<T> for Gc<T> {
     }
 }
 
-impl<T: Trace + Default + 'static> Default for Gc<T> {
+impl<T: TraceMeta + Default + 'static> Default for Gc<T> {
     fn default() -> Self {
         Gc::new(T::default())
     }
 }
 
-impl<T: Trace + 'static> From<T> for Gc<T> {
+impl<T: TraceMeta + 'static> From<T> for Gc<T> {
     fn from(value: T) -> Self {
         Gc::new(value)
     }
@@ -381,14 +381,16 @@ impl<T: ?Sized + Hash + 'static> Hash for Gc<T> {
 // SAFETY: a `Gc` field owns exactly one strong reference to its target and
 // reports it once.
 unsafe impl<T: ?Sized + 'static> Trace for Gc<T> {
-    // Always true, whatever `T` is: `Gc<Node>` inside `Node` must not make
-    // the constant depend on itself.
-    const TRACKED: bool = true;
-
     #[inline(always)]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         tracer.edge(self);
     }
+}
+
+impl<T: ?Sized + 'static> TraceMeta for Gc<T> {
+    // Always true, whatever `T` is: `Gc<Node>` inside `Node` must not make
+    // the constant depend on itself.
+    const TRACKED: bool = true;
 }
 
 impl<T: ?Sized + 'static> sealed::Sealed for Gc<T> {

@@ -14,7 +14,7 @@ use crate::collector::note_allocation;
 use crate::layout::alloc::allocate;
 use crate::layout::{GcHeader, HeaderPtr, Stored, flags, slice_allocation};
 use crate::lifecycle::finalize::note_finalizer_object;
-use crate::trace::Trace;
+use crate::trace::{TraceMeta, TraceValue};
 
 /// Allocates and tracks a slice box of `len` elements of layout `element`
 /// holding a `V`, with `init` writing the elements.
@@ -24,7 +24,7 @@ use crate::trace::Trace;
 /// `V` is a slice type whose `Stored::SHAPE` is `Shape::Slice(element)`,
 /// and `init` initialises `len` elements at the pointer it is given without
 /// panicking.
-unsafe fn new_slice<V: ?Sized + Stored + Trace + 'static>(
+unsafe fn new_slice<V: ?Sized + Stored + TraceMeta + TraceValue + 'static>(
     element: Layout,
     len: usize,
     init: impl FnOnce(*mut u8),
@@ -61,7 +61,7 @@ unsafe fn new_slice<V: ?Sized + Stored + Trace + 'static>(
 }
 
 /// A `Gc<[T]>` owning the elements of `vec`, moved without cloning.
-impl<T: Trace + 'static> From<Vec<T>> for Gc<[T]> {
+impl<T: TraceMeta + 'static> From<Vec<T>> for Gc<[T]> {
     /// ```
     /// use gc_core::Gc;
     ///
@@ -87,13 +87,13 @@ impl<T: Trace + 'static> From<Vec<T>> for Gc<[T]> {
     }
 }
 
-impl<T: Trace + 'static> From<Box<[T]>> for Gc<[T]> {
+impl<T: TraceMeta + 'static> From<Box<[T]>> for Gc<[T]> {
     fn from(boxed: Box<[T]>) -> Gc<[T]> {
         Gc::from(boxed.into_vec())
     }
 }
 
-impl<T: Trace + Clone + 'static> From<&[T]> for Gc<[T]> {
+impl<T: TraceMeta + Clone + 'static> From<&[T]> for Gc<[T]> {
     fn from(slice: &[T]) -> Gc<[T]> {
         Gc::from(slice.to_vec())
     }
@@ -101,7 +101,7 @@ impl<T: Trace + Clone + 'static> From<&[T]> for Gc<[T]> {
 
 /// Collects into one allocation (through a `Vec` first, as `Rc<[T]>` does
 /// for iterators whose length it cannot trust).
-impl<T: Trace + 'static> FromIterator<T> for Gc<[T]> {
+impl<T: TraceMeta + 'static> FromIterator<T> for Gc<[T]> {
     /// ```
     /// use gc_core::Gc;
     ///

@@ -17,7 +17,7 @@
 /// ```
 /// use gc_core::{Gc, Trace, unsize};
 ///
-/// trait Shape {
+/// trait Shape: Trace {
 ///     fn area(&self) -> f64;
 /// }
 ///

@@ -15,12 +15,12 @@ use std::any::TypeId;
 use crate::collector::{subtract_refs_of, visit_reachable_of};
 use crate::layout::{HeaderPtr, Stored, VTable, value_ref};
 use crate::lifecycle::weakrefs::MarkTrash;
-use crate::trace::{DynTracer, Trace};
+use crate::trace::{DynTracer, TraceMeta, TraceValue};
 
 /// The vtable of `GcBox<T>`, one static per type.
 pub(crate) struct VTableOf<T: ?Sized>(std::marker::PhantomData<T>);
 
-impl<T: ?Sized + Stored + Trace + 'static> VTableOf<T> {
+impl<T: ?Sized + Stored + TraceMeta + TraceValue + 'static> VTableOf<T> {
     /// The table itself.
     pub(crate) const VTABLE: &'static VTable = &VTable {
         subtract_refs: subtract_refs_of::<T>,
@@ -42,17 +42,20 @@ impl<T: ?Sized + Stored + Trace + 'static> VTableOf<T> {
 /// # Safety
 ///
 /// `header` must be a live box holding a `T` with an undropped value.
-unsafe fn trace_dyn_of<T: ?Sized + Stored + Trace>(header: HeaderPtr, tracer: &mut DynTracer<'_>) {
+unsafe fn trace_dyn_of<T: ?Sized + Stored + TraceValue>(
+    header: HeaderPtr,
+    tracer: &mut DynTracer<'_>,
+) {
     // SAFETY: forwarded from the caller.
-    unsafe { value_ref::<T>(header) }.trace(tracer);
+    unsafe { value_ref::<T>(header) }.trace_value(tracer);
 }
 
 /// # Safety
 ///
 /// `header` must be a live box holding a `T` with an undropped value.
-unsafe fn mark_trash_of<T: ?Sized + Stored + Trace>(header: HeaderPtr) {
+unsafe fn mark_trash_of<T: ?Sized + Stored + TraceValue>(header: HeaderPtr) {
     // SAFETY: forwarded from the caller.
-    unsafe { value_ref::<T>(header) }.trace(&mut MarkTrash);
+    unsafe { value_ref::<T>(header) }.trace_value(&mut MarkTrash);
 }
 
 /// # Safety
@@ -68,7 +71,7 @@ unsafe fn drop_value_of<T: ?Sized + Stored>(header: HeaderPtr) {
 /// # Safety
 ///
 /// `header` must be a live box holding a `T` whose value has not been dropped.
-unsafe fn finalize_of<T: ?Sized + Stored + Trace>(header: HeaderPtr) {
+unsafe fn finalize_of<T: ?Sized + Stored + TraceMeta>(header: HeaderPtr) {
     // SAFETY: forwarded from the caller.
     unsafe { value_ref::<T>(header) }.__finalize();
 }

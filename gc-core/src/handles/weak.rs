@@ -13,7 +13,7 @@ use std::ptr::NonNull;
 use crate::handles::Gc;
 use crate::layout::{GcBox, GcHeader, WeakCell, header_ref, short_type_name};
 use crate::lifecycle::weakrefs::{canonical_cell, new_cell};
-use crate::trace::{Trace, Tracer};
+use crate::trace::{Trace, TraceMeta, Tracer};
 
 /// A weak reference (`weakref.ref(obj)`): it does not keep the object alive,
 /// and [`upgrade`](Weak::upgrade) returns `None` once the object is dead.
@@ -243,10 +243,12 @@ impl<T: ?Sized + 'static> fmt::Debug for Weak<T> {
 // SAFETY: a `Weak` owns no strong reference; it reports only a weak edge,
 // which never affects reachability.
 unsafe impl<T: ?Sized + 'static> Trace for Weak<T> {
-    const TRACKED: bool = false;
-
     #[inline(always)]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         tracer.weak_edge(self);
     }
+}
+
+impl<T: ?Sized + 'static> TraceMeta for Weak<T> {
+    const TRACKED: bool = false;
 }

@@ -65,6 +65,8 @@ unsafe impl Trace for Deep {
     }
 }
 
+impl gc_core::TraceMeta for Deep {}
+
 impl Drop for Deep {
     fn drop(&mut self) {
         let depth = LOCAL.with(|l| l.drop_depth.get());

@@ -19,6 +19,8 @@ unsafe impl Trace for Node {
     }
 }
 
+impl gc_core::TraceMeta for Node {}
+
 impl Drop for Node {
     fn drop(&mut self) {
         self.drops.set(self.drops.get() + 1);

@@ -10,15 +10,17 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 use std::marker::PhantomData;
 
-use crate::trace::{Trace, Tracer};
+use crate::trace::{Trace, TraceMeta, Tracer};
 
 macro_rules! leaf {
     ($($ty:ty),* $(,)?) => {$(
         // SAFETY: the type owns no `Gc`; reporting nothing is exact.
         unsafe impl Trace for $ty {
-            const TRACKED: bool = false;
             #[inline(always)]
             fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+        }
+        impl TraceMeta for $ty {
+            const TRACKED: bool = false;
         }
     )*};
 }
@@ -42,7 +44,6 @@ leaf!(
     f32,
     f64,
     String,
-    str,
     &'static str,
     std::num::NonZeroU8,
     std::num::NonZeroU16,
@@ -67,9 +68,11 @@ macro_rules! opaque {
         // SAFETY: reporting nothing is always allowed; the contents count as
         // externally referenced.
         unsafe impl<T: ?Sized + 'static> Trace for $($ty)::+<T> {
-            const TRACKED: bool = false;
             #[inline(always)]
             fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+        }
+        impl<T: ?Sized + 'static> TraceMeta for $($ty)::+<T> {
+            const TRACKED: bool = false;
         }
     };
 }
@@ -81,53 +84,98 @@ opaque!(std::sync::Weak);
 
 // SAFETY: owns nothing.
 unsafe impl<T: ?Sized> Trace for PhantomData<T> {
-    const TRACKED: bool = false;
     #[inline(always)]
     fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+}
+
+impl<T: ?Sized> TraceMeta for PhantomData<T> {
+    const TRACKED: bool = false;
 }
 
 // SAFETY: `T: Copy` cannot hold a `Gc` (which is not `Copy`).
 unsafe impl<T: Copy> Trace for Cell<T> {
-    const TRACKED: bool = false;
     #[inline(always)]
     fn trace<V: Tracer>(&self, _tracer: &mut V) {}
 }
 
+impl<T: Copy> TraceMeta for Cell<T> {
+    const TRACKED: bool = false;
+}
+
 // SAFETY: forwards to the one value the box owns.
-unsafe impl<T: Trace + ?Sized> Trace for Box<T> {
-    const TRACKED: bool = T::TRACKED;
+unsafe impl<T: Trace> Trace for Box<T> {
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         (**self).trace(tracer);
     }
 }
 
-// SAFETY: forwards to each element once.
-unsafe impl<T: Trace> Trace for [T] {
+impl<T: TraceMeta> TraceMeta for Box<T> {
     const TRACKED: bool = T::TRACKED;
+}
+
+// SAFETY: forwards to each element once.
+unsafe impl<T: Trace> Trace for Box<[T]> {
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
-        for (i, item) in self.iter().enumerate() {
-            tracer.index(i, |t| item.trace(t));
-        }
+        trace_elements(self, tracer);
     }
+}
+
+impl<T: TraceMeta> TraceMeta for Box<[T]> {
+    const TRACKED: bool = T::TRACKED;
+}
+
+/// Each element of a slice once, labelled by its index.
+#[inline]
+pub(crate) fn trace_elements<T: Trace, V: Tracer>(items: &[T], tracer: &mut V) {
+    for (i, item) in items.iter().enumerate() {
+        tracer.index(i, |t| item.trace(t));
+    }
+}
+
+// SAFETY: reports nothing; never called (`Trace::trace` needs
+// `Self: Sized`). A `Gc<[T]>`'s value is traced by its vtable through
+// `TraceValue`, element by element.
+unsafe impl<T: Trace> Trace for [T] {
+    #[allow(dead_code)]
+    fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+}
+
+// SAFETY: owns no `Gc`; never called, as for `[T]`.
+unsafe impl Trace for str {
+    #[allow(dead_code)]
+    fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+}
+
+impl TraceMeta for str {
+    const TRACKED: bool = false;
+}
+
+impl<T: TraceMeta> TraceMeta for [T] {
+    const TRACKED: bool = T::TRACKED;
 }
 
 // SAFETY: forwards to each element once.
 unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
-    const TRACKED: bool = T::TRACKED;
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
-        self.as_slice().trace(tracer);
+        trace_elements(self, tracer);
     }
+}
+
+impl<T: TraceMeta, const N: usize> TraceMeta for [T; N] {
+    const TRACKED: bool = T::TRACKED;
 }
 
 /// Sequences: each element once, labelled by position.
 macro_rules! sequence {
     ($($ty:ident),*) => {$(
+        impl<T: TraceMeta> TraceMeta for $ty<T> {
+            const TRACKED: bool = T::TRACKED;
+        }
         // SAFETY: forwards to each element the collection owns, once.
         unsafe impl<T: Trace> Trace for $ty<T> {
-            const TRACKED: bool = T::TRACKED;
             #[inline]
             fn trace<V: Tracer>(&self, tracer: &mut V) {
                 for (i, item) in self.iter().enumerate() {
@@ -142,13 +190,16 @@ sequence!(Vec, VecDeque, LinkedList, BTreeSet, BinaryHeap);
 
 // SAFETY: forwards to each element once.
 unsafe impl<T: Trace, S> Trace for HashSet<T, S> {
-    const TRACKED: bool = T::TRACKED;
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         for (i, item) in self.iter().enumerate() {
             tracer.index(i, |t| item.trace(t));
         }
     }
+}
+
+impl<T: TraceMeta, S> TraceMeta for HashSet<T, S> {
+    const TRACKED: bool = T::TRACKED;
 }
 
 /// Maps: entry `i` traces its key as `[i].key` and its value as `[i].value`.
@@ -161,7 +212,6 @@ fn trace_entry<K: Trace, W: Trace, V: Tracer>(tracer: &mut V, i: usize, key: &K,
 
 // SAFETY: forwards to each key and value once.
 unsafe impl<K: Trace, W: Trace, S> Trace for HashMap<K, W, S> {
-    const TRACKED: bool = K::TRACKED || W::TRACKED;
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         for (i, (k, v)) in self.iter().enumerate() {
@@ -170,21 +220,27 @@ unsafe impl<K: Trace, W: Trace, S> Trace for HashMap<K, W, S> {
     }
 }
 
+impl<K: TraceMeta, W: TraceMeta, S> TraceMeta for HashMap<K, W, S> {
+    const TRACKED: bool = K::TRACKED || W::TRACKED;
+}
+
 // SAFETY: forwards to each key and value once.
 unsafe impl<K: Trace, W: Trace> Trace for BTreeMap<K, W> {
-    const TRACKED: bool = K::TRACKED || W::TRACKED;
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         for (i, (k, v)) in self.iter().enumerate() {
             trace_entry(tracer, i, k, v);
         }
     }
+}
+
+impl<K: TraceMeta, W: TraceMeta> TraceMeta for BTreeMap<K, W> {
+    const TRACKED: bool = K::TRACKED || W::TRACKED;
 }
 
 // SAFETY: forwards to the value, if any (unlabelled: `Option` is
 // transparent in edge labels).
 unsafe impl<T: Trace> Trace for Option<T> {
-    const TRACKED: bool = T::TRACKED;
     #[inline(always)]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         if let Some(value) = self {
@@ -193,9 +249,12 @@ unsafe impl<T: Trace> Trace for Option<T> {
     }
 }
 
+impl<T: TraceMeta> TraceMeta for Option<T> {
+    const TRACKED: bool = T::TRACKED;
+}
+
 // SAFETY: forwards to whichever value is present.
 unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
-    const TRACKED: bool = T::TRACKED || E::TRACKED;
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         match self {
@@ -205,13 +264,16 @@ unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
     }
 }
 
+impl<T: TraceMeta, E: TraceMeta> TraceMeta for Result<T, E> {
+    const TRACKED: bool = T::TRACKED || E::TRACKED;
+}
+
 // SAFETY: forwards to the value when it can be borrowed. A cell that is
 // mutably borrowed is skipped: its edges are then not subtracted, so its
 // targets count as externally referenced and survive. Every phase of a
 // collection sees the same borrow state, because no user code runs between
 // them, so the answers agree (rule 3).
-unsafe impl<T: Trace + ?Sized> Trace for RefCell<T> {
-    const TRACKED: bool = T::TRACKED;
+unsafe impl<T: Trace> Trace for RefCell<T> {
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         // An unguarded borrow only reads the borrow flag: tracing does not
@@ -225,9 +287,12 @@ unsafe impl<T: Trace + ?Sized> Trace for RefCell<T> {
     }
 }
 
+impl<T: TraceMeta> TraceMeta for RefCell<T> {
+    const TRACKED: bool = T::TRACKED;
+}
+
 // SAFETY: forwards to the value once it is set.
 unsafe impl<T: Trace> Trace for OnceCell<T> {
-    const TRACKED: bool = T::TRACKED;
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         if let Some(value) = self.get() {
@@ -236,20 +301,29 @@ unsafe impl<T: Trace> Trace for OnceCell<T> {
     }
 }
 
+impl<T: TraceMeta> TraceMeta for OnceCell<T> {
+    const TRACKED: bool = T::TRACKED;
+}
+
 // SAFETY: forwards to the wrapped value.
 unsafe impl<T: Trace> Trace for std::cmp::Reverse<T> {
-    const TRACKED: bool = T::TRACKED;
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         self.0.trace(tracer);
     }
 }
 
+impl<T: TraceMeta> TraceMeta for std::cmp::Reverse<T> {
+    const TRACKED: bool = T::TRACKED;
+}
+
 macro_rules! tuple {
     ($(($($name:ident $idx:tt),+))*) => {$(
+        impl<$($name: TraceMeta),+> TraceMeta for ($($name,)+) {
+            const TRACKED: bool = false $(|| $name::TRACKED)+;
+        }
         // SAFETY: forwards to each element once.
         unsafe impl<$($name: Trace),+> Trace for ($($name,)+) {
-            const TRACKED: bool = false $(|| $name::TRACKED)+;
             #[inline]
             fn trace<V: Tracer>(&self, tracer: &mut V) {
                 $( tracer.field(stringify!($idx), |t| self.$idx.trace(t)); )+

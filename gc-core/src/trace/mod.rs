@@ -22,6 +22,12 @@ use crate::layout::{HeaderPtr, WeakCell};
 /// trait by hand. Implementations for std types (primitives, `String`, `Box`,
 /// `Vec`, maps, `Option`, `RefCell`, tuples, arrays, ...) live in this crate.
 ///
+/// `Trace` is dyn-compatible, so a trait of trait objects can require it
+/// (`trait Shape: Trace`, then `Gc<dyn Shape>`). What the collector must know
+/// about a type at compile time (whether it is tracked) is in the companion
+/// trait [`TraceMeta`], which the derive implements too; [`Gc::new`] needs
+/// both.
+///
 /// # Safety
 ///
 /// The collector decides what is garbage by comparing each object's strong
@@ -61,19 +67,22 @@ use crate::layout::{HeaderPtr, WeakCell};
 /// A manual implementation, equivalent to what the derive generates:
 ///
 /// ```
-/// use gc_core::{Gc, Trace, Tracer};
+/// use gc_core::{Gc, Trace, TraceMeta, Tracer};
 ///
 /// struct Pair {
 ///     left: Option<Gc<Pair>>,
 ///     weight: u32,
 /// }
 ///
+/// // SAFETY: reports `left`, the one `Gc` a `Pair` owns, once.
 /// unsafe impl Trace for Pair {
-///     const TRACKED: bool = true;
 ///     fn trace<V: Tracer>(&self, tracer: &mut V) {
 ///         tracer.field("left", |t| self.left.trace(t));
 ///     }
 /// }
+///
+/// // A `Pair` can reach a `Gc`: tracked (the default).
+/// impl TraceMeta for Pair {}
 ///
 /// let p = Gc::new(Pair { left: None, weight: 1 });
 /// assert!(gc_core::is_tracked(&p));
@@ -83,6 +92,45 @@ use crate::layout::{HeaderPtr, WeakCell};
     note = "add `#[derive(Trace)]` to `{Self}` or implement `Trace` by hand; a field of this type can instead be marked `#[gc(skip)]`"
 )]
 pub unsafe trait Trace {
+    /// Reports every strong [`Gc`] edge `self` owns to `tracer`, each once.
+    ///
+    /// (`where Self: Sized` keeps the trait dyn-compatible: a trait object's
+    /// value is traced through its box, which knows the concrete type.)
+    fn trace<V: Tracer>(&self, tracer: &mut V)
+    where
+        Self: Sized;
+}
+
+/// What the collector knows about a [`Trace`] type at compile time: whether
+/// its values can reach a [`Gc`] at all. Separate from `Trace` because a
+/// trait with constants cannot be a trait object's supertrait.
+///
+/// `#[derive(Trace)]` implements it. A manual `Trace` impl adds
+/// `impl TraceMeta for T {}` (tracked), or sets `TRACKED = false` for a type
+/// that owns no `Gc`.
+///
+/// ```
+/// use gc_core::{Gc, Trace, TraceMeta, Tracer};
+///
+/// struct Celsius(f64);
+///
+/// // SAFETY: owns no `Gc`, reports nothing.
+/// unsafe impl Trace for Celsius {
+///     fn trace<V: Tracer>(&self, _: &mut V) {}
+/// }
+///
+/// impl TraceMeta for Celsius {
+///     const TRACKED: bool = false;
+/// }
+///
+/// assert!(!gc_core::is_tracked(&Gc::new(Celsius(21.5))));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Trace` and `TraceMeta`, so the collector cannot see its `Gc` edges",
+    note = "add `#[derive(Trace)]` to `{Self}` (it implements both); a field of this type can instead be marked `#[gc(skip)]` if it holds no `Gc`",
+    note = "with a hand-written `unsafe impl Trace for {Self}`, also add `impl gc_core::TraceMeta for {Self} {{}}` (or `{{ const TRACKED: bool = false; }}` if it owns no `Gc`)"
+)]
+pub trait TraceMeta: Trace {
     /// Whether a value of this type can ever reach a [`Gc`] through a strong
     /// edge. Objects of types where this is `false` are never put on the
     /// collector's lists: they cannot be part of a cycle (CPython's
@@ -91,9 +139,6 @@ pub unsafe trait Trace {
     /// `true` is always safe; `false` for a type that can own a `Gc` only
     /// means cycles through it are never found (they leak).
     const TRACKED: bool = true;
-
-    /// Reports every strong [`Gc`] edge `self` owns to `tracer`, each once.
-    fn trace<V: Tracer>(&self, tracer: &mut V);
 
     /// Whether the type has a finalizer (`#[gc(finalize)]`). Set by the
     /// derive; not part of the stable API.
@@ -104,6 +149,43 @@ pub unsafe trait Trace {
     /// [`Self::__HAS_FINALIZER`] is true. Not part of the stable API.
     #[doc(hidden)]
     fn __finalize(&self) {}
+
+    /// [`Trace::trace`], reached through `TraceMeta`: the derive traces
+    /// fields with it, so that a field type lacking both traits gets one
+    /// error, not two. Not part of the stable API.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __trace<V: Tracer>(&self, tracer: &mut V)
+    where
+        Self: Sized,
+    {
+        self.trace(tracer);
+    }
+}
+
+/// Tracing the value of a box, sized or a slice: what the vtable's tracing
+/// entries call (`Trace::trace` needs `Self: Sized`).
+pub(crate) trait TraceValue {
+    fn trace_value<V: Tracer>(&self, tracer: &mut V);
+}
+
+impl<T: Trace> TraceValue for T {
+    #[inline(always)]
+    fn trace_value<V: Tracer>(&self, tracer: &mut V) {
+        self.trace(tracer);
+    }
+}
+
+impl<T: Trace> TraceValue for [T] {
+    #[inline]
+    fn trace_value<V: Tracer>(&self, tracer: &mut V) {
+        impls::trace_elements(self, tracer);
+    }
+}
+
+impl TraceValue for str {
+    #[inline(always)]
+    fn trace_value<V: Tracer>(&self, _tracer: &mut V) {}
 }
 
 /// A promise that the type's `Drop` impl never uses a [`Gc`] it owns: the

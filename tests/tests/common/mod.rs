@@ -105,8 +105,11 @@ impl Drop for DropToken {
 
 // SAFETY: a token owns no `Gc`; reporting nothing is exact.
 unsafe impl Trace for DropToken {
-    const TRACKED: bool = false;
     fn trace<V: gc_core::Tracer>(&self, _tracer: &mut V) {}
+}
+
+impl gc_core::TraceMeta for DropToken {
+    const TRACKED: bool = false;
 }
 
 /// A graph node with any number of strong edges, tracked by the collector.

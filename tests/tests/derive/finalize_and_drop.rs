@@ -130,8 +130,8 @@ struct Plain(Option<Gc<Plain>>);
 #[test]
 fn only_opted_in_types_have_a_finalizer() {
     const {
-        assert!(<Resource as Trace>::__HAS_FINALIZER);
-        assert!(!<Plain as Trace>::__HAS_FINALIZER);
+        assert!(<Resource as gc_core::TraceMeta>::__HAS_FINALIZER);
+        assert!(!<Plain as gc_core::TraceMeta>::__HAS_FINALIZER);
     }
     let plain = Gc::new(Plain(None));
     assert!(!Gc::to_object(&plain).has_finalizer());

@@ -63,8 +63,8 @@ fn describe<T: Trace + Debug>(tagged: &Tagged<T>) -> String {
 #[test]
 fn bound_attribute_replaces_the_inferred_bounds() {
     const {
-        assert!(!<Tagged<u8> as Trace>::TRACKED);
-        assert!(<Tagged<Gc<u8>> as Trace>::TRACKED);
+        assert!(!<Tagged<u8> as gc_core::TraceMeta>::TRACKED);
+        assert!(<Tagged<Gc<u8>> as gc_core::TraceMeta>::TRACKED);
     }
     let (a, b) = (leaf(1), leaf(2));
     let tagged = Gc::new(Tagged {
@@ -165,10 +165,15 @@ impl<T> Iterator for Owned<T> {
 // SAFETY: reports each element the iterator still owns, once (the slice impl visits each
 // element once); an owning iterator owns exactly those.
 unsafe impl<T: Trace> Trace for Owned<T> {
-    const TRACKED: bool = T::TRACKED;
     fn trace<V: gc_core::Tracer>(&self, tracer: &mut V) {
-        self.0.as_slice().trace(tracer);
+        for (i, item) in self.0.as_slice().iter().enumerate() {
+            tracer.index(i, |t| item.trace(t));
+        }
     }
+}
+
+impl<T: gc_core::TraceMeta> gc_core::TraceMeta for Owned<T> {
+    const TRACKED: bool = T::TRACKED;
 }
 
 #[test]

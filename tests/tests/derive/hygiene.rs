@@ -198,7 +198,7 @@ mod renamed {
 /// A facade that re-exports the runtime, as a framework built on gc-core would.
 mod facade {
     pub(crate) mod runtime {
-        pub(crate) use gc_core::{Gc, Trace, Tracer};
+        pub(crate) use gc_core::{Gc, Trace, TraceMeta, Tracer};
     }
 
     #[derive(runtime::Trace)]
@@ -338,7 +338,7 @@ fn lint_clean_derives_work() {
         };
         assert_edges(&mixed, expected);
     }
-    const { assert!(!<lint_clean::Empty as gc_core::Trace>::TRACKED) };
+    const { assert!(!<lint_clean::Empty as gc_core::TraceMeta>::TRACKED) };
 
     let finalized = Gc::new(lint_clean::Finalized(vec![target.clone()]));
     assert_edges(&finalized, &[(".0[0]", id(&finalized.0[0]))]);

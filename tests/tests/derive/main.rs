@@ -28,7 +28,7 @@ mod untracking;
 // dependency). Used by `hygiene::renamed` with `#[gc(crate = "gc_renamed")]`.
 extern crate gc_core as gc_renamed;
 
-use gc_core::{Gc, Object, Trace};
+use gc_core::{Gc, Object};
 
 /// The edges of `gc`'s object as `(label, target id)`, in trace order.
 fn edges<T: 'static>(gc: &Gc<T>) -> Vec<(String, usize)> {
@@ -65,7 +65,7 @@ fn leaf(value: u32) -> Gc<u32> {
 }
 
 /// `T::TRACKED`, for types named by a value.
-fn tracked<T: Trace>(_: &T) -> bool {
+fn tracked<T: gc_core::TraceMeta>(_: &T) -> bool {
     T::TRACKED
 }
 

@@ -60,8 +60,8 @@ impl Expr {
 
 #[test]
 fn ast_enum_labels_every_edge_once() {
-    const { assert!(<Expr as Trace>::TRACKED) };
-    const { assert!(<Func as Trace>::TRACKED) };
+    const { assert!(<Expr as gc_core::TraceMeta>::TRACKED) };
+    const { assert!(<Func as gc_core::TraceMeta>::TRACKED) };
 
     let x: Gc<Cell> = Gc::new(RefCell::new(Some(Expr::Num(40))));
     let y: Gc<Cell> = Gc::new(RefCell::new(None));
@@ -118,7 +118,7 @@ pub(crate) struct Node<T: 'static> {
     pub(crate) children: RefCell<Vec<Gc<Node<T>>>>,
 }
 
-impl<T: Trace> Node<T> {
+impl<T: gc_core::TraceMeta> Node<T> {
     pub(crate) fn new(value: T) -> Gc<Node<T>> {
         Gc::new(Node {
             value,
@@ -155,7 +155,7 @@ fn generic_tree_labels_children_by_index() {
     Node::adopt(&numbers, &two);
     assert_edges(&numbers, &[("children[0]", id(&two))]);
     assert!(gc_core::is_tracked(&two));
-    const { assert!(<Node<u32> as Trace>::TRACKED) };
+    const { assert!(<Node<u32> as gc_core::TraceMeta>::TRACKED) };
 
     drop((root, left, right, numbers, two));
     assert_heap_clean();
@@ -291,11 +291,11 @@ fn tuple_structs_are_labelled_by_position() {
 #[test]
 fn unit_structs_own_nothing_and_are_untracked() {
     const {
-        assert!(!<Marker as Trace>::TRACKED);
-        assert!(!<EmptyTuple as Trace>::TRACKED);
-        assert!(!<EmptyBraces as Trace>::TRACKED);
-        assert!(!<Fieldless as Trace>::TRACKED);
-        assert!(!<Never as Trace>::TRACKED);
+        assert!(!<Marker as gc_core::TraceMeta>::TRACKED);
+        assert!(!<EmptyTuple as gc_core::TraceMeta>::TRACKED);
+        assert!(!<EmptyBraces as gc_core::TraceMeta>::TRACKED);
+        assert!(!<Fieldless as gc_core::TraceMeta>::TRACKED);
+        assert!(!<Never as gc_core::TraceMeta>::TRACKED);
     }
     let marker = Gc::new(Marker);
     let tuple = Gc::new(EmptyTuple());
@@ -390,7 +390,7 @@ fn const_generic_arrays_are_labelled_by_index() {
         ],
     );
     assert_eq!(ring.head, 0);
-    const { assert!(<Ring<u32, 0> as Trace>::TRACKED) };
+    const { assert!(<Ring<u32, 0> as gc_core::TraceMeta>::TRACKED) };
 
     let grid = Gc::new(Grid::<Gc<u32>, 2, 2> {
         cells: [[None, Some(a.clone())], [Some(b.clone()), None]],

@@ -18,12 +18,12 @@ struct Wrapper<T>(T);
 #[test]
 fn generic_wrapper_follows_its_argument() {
     const {
-        assert!(!<Wrapper<u32> as Trace>::TRACKED);
-        assert!(<Wrapper<Gc<u32>> as Trace>::TRACKED);
-        assert!(!<Wrapper<Wrapper<String>> as Trace>::TRACKED);
-        assert!(<Wrapper<Wrapper<Option<Gc<u32>>>> as Trace>::TRACKED);
-        assert!(!<Wrapper<Vec<Wrapper<u8>>> as Trace>::TRACKED);
-        assert!(<Wrapper<Vec<Wrapper<Gc<u8>>>> as Trace>::TRACKED);
+        assert!(!<Wrapper<u32> as gc_core::TraceMeta>::TRACKED);
+        assert!(<Wrapper<Gc<u32>> as gc_core::TraceMeta>::TRACKED);
+        assert!(!<Wrapper<Wrapper<String>> as gc_core::TraceMeta>::TRACKED);
+        assert!(<Wrapper<Wrapper<Option<Gc<u32>>>> as gc_core::TraceMeta>::TRACKED);
+        assert!(!<Wrapper<Vec<Wrapper<u8>>> as gc_core::TraceMeta>::TRACKED);
+        assert!(<Wrapper<Vec<Wrapper<Gc<u8>>>> as gc_core::TraceMeta>::TRACKED);
     }
     let plain = Gc::new(Wrapper(1_u32));
     assert!(!gc_core::is_tracked(&plain));
@@ -80,10 +80,10 @@ enum Pure {
 #[test]
 fn types_that_cannot_reach_a_gc_are_untracked() {
     const {
-        assert!(!<OnlySkipped as Trace>::TRACKED);
-        assert!(!<SkippedVariants as Trace>::TRACKED);
-        assert!(!<WeakAndShared as Trace>::TRACKED);
-        assert!(!<Pure as Trace>::TRACKED);
+        assert!(!<OnlySkipped as gc_core::TraceMeta>::TRACKED);
+        assert!(!<SkippedVariants as gc_core::TraceMeta>::TRACKED);
+        assert!(!<WeakAndShared as gc_core::TraceMeta>::TRACKED);
+        assert!(!<Pure as gc_core::TraceMeta>::TRACKED);
     }
     let node = Node::new(7_u32);
 
@@ -138,8 +138,8 @@ enum Maybe<T> {
 #[test]
 fn tracking_is_decided_per_type_never_per_value() {
     const {
-        assert!(!<Maybe<u32> as Trace>::TRACKED);
-        assert!(<Maybe<Gc<u32>> as Trace>::TRACKED);
+        assert!(!<Maybe<u32> as gc_core::TraceMeta>::TRACKED);
+        assert!(<Maybe<Gc<u32>> as gc_core::TraceMeta>::TRACKED);
     }
     // A `Maybe<Gc<u32>>` that holds nothing is tracked all the same: it could hold one later
     // (through a `RefCell`), and the decision is made once, at compile time.
