@@ -103,11 +103,12 @@
 //! | 4 | `lifecycle` | one object's life outside collections: dealloc, finalizer on refcount death, weak references, trashcan (`_Py_Dealloc`, `PyObject_ClearWeakRefs`, `Py_TRASHCAN`) |
 //! | 5 | [`collector`] | collections, in pipeline order: schedule, driver, reachability, finalizers, teardown, debug lines (`Python/gc.c`) |
 //! | 6 | `handles` | [`Gc`], [`Weak`], [`Object`], and the one place a type's vtable is built |
-//! | 7 | `gcmodule`, [`weakref`], [`objgraph`] | tools: the `gc` module's functions and introspection, weak collections, leak hunting |
+//! | 7 | `gcmodule`, `closure`, [`weakref`], [`objgraph`] | tools: the `gc` module's functions and introspection, traced closures ([`Closure`]), weak collections, leak hunting |
 
 #![cfg_attr(feature = "nightly", feature(coerce_unsized, unsize))]
 
 // Layers, bottom-up: each calls only the ones listed before it.
+mod closure;
 pub mod collector;
 mod gcmodule;
 mod handles;
@@ -118,6 +119,9 @@ pub mod objgraph;
 mod trace;
 pub mod weakref;
 
+#[doc(hidden)]
+pub use closure::Captures;
+pub use closure::Closure;
 pub use collector::{collect, collect_generation};
 pub use gcmodule::introspect::{
     get_objects, get_referents, get_referrers, get_stats, is_finalized, is_tracked,
@@ -136,6 +140,7 @@ pub use trace::{DropOk, Finalize, Trace, TraceMeta, Tracer};
 /// Names the `unsize!` macro's expansion uses. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::closure::Named;
     pub use crate::layout::header::GcBox;
 }
 

@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("collector", 5),
     ("handles", 6),
     ("gcmodule", 7),
+    ("closure", 7),
     ("objgraph", 7),
     ("weakref", 7),
 ];

@@ -102,27 +102,16 @@ impl<T: Copy> TraceMeta for Cell<T> {
     const TRACKED: bool = false;
 }
 
-// SAFETY: forwards to the one value the box owns.
-unsafe impl<T: Trace> Trace for Box<T> {
+// SAFETY: forwards to the one value the box owns: a sized value, or each
+// element of a slice.
+unsafe impl<T: ?Sized + TraceMeta> Trace for Box<T> {
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
-        (**self).trace(tracer);
+        (**self).trace_value(tracer);
     }
 }
 
-impl<T: TraceMeta> TraceMeta for Box<T> {
-    const TRACKED: bool = T::TRACKED;
-}
-
-// SAFETY: forwards to each element once.
-unsafe impl<T: Trace> Trace for Box<[T]> {
-    #[inline]
-    fn trace<V: Tracer>(&self, tracer: &mut V) {
-        trace_elements(self, tracer);
-    }
-}
-
-impl<T: TraceMeta> TraceMeta for Box<[T]> {
+impl<T: ?Sized + TraceMeta> TraceMeta for Box<T> {
     const TRACKED: bool = T::TRACKED;
 }
 

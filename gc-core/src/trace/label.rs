@@ -7,7 +7,8 @@ use crate::layout::{HeaderPtr, flags, header_ref};
 
 /// A segment of an edge label: where inside its owner an edge was found.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Segment {
+#[doc(hidden)]
+pub enum Segment {
     Field(&'static str),
     Index(usize),
 }
@@ -62,6 +63,14 @@ impl Tracer for DynTracer<'_> {
     fn index<F: FnOnce(&mut Self)>(&mut self, index: usize, trace: F) {
         self.path.push(Segment::Index(index));
         trace(self);
+        self.path.pop();
+    }
+
+    fn __push_label(&mut self, segment: Segment) {
+        self.path.push(segment);
+    }
+
+    fn __pop_label(&mut self) {
         self.path.pop();
     }
 

@@ -8,8 +8,11 @@
 //! May call: `layout`. Names the handles `Gc` and `Weak` as types (they are
 //! what `Tracer::edge` receives).
 
+mod erased;
 mod impls;
 mod label;
+
+pub(crate) use erased::Erased;
 
 pub(crate) use label::{DynTracer, Segment, render_label, trace_edges};
 
@@ -128,9 +131,10 @@ pub unsafe trait Trace {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `Trace` and `TraceMeta`, so the collector cannot see its `Gc` edges",
     note = "add `#[derive(Trace)]` to `{Self}` (it implements both); a field of this type can instead be marked `#[gc(skip)]` if it holds no `Gc`",
-    note = "with a hand-written `unsafe impl Trace for {Self}`, also add `impl gc_core::TraceMeta for {Self} {{}}` (or `{{ const TRACKED: bool = false; }}` if it owns no `Gc`)"
+    note = "with a hand-written `unsafe impl Trace for {Self}`, also add `impl gc_core::TraceMeta for {Self} {{}}` (or `{{ const TRACKED: bool = false; }}` if it owns no `Gc`)",
+    note = "a closure (`Box<dyn Fn ..>`) that captures a `Gc` must be a `gc_core::Closure`, made with `gc_closure!`, so that the collector sees its captures"
 )]
-pub trait TraceMeta: Trace {
+pub trait TraceMeta: Trace + TraceValue {
     /// Whether a value of this type can ever reach a [`Gc`] through a strong
     /// edge. Objects of types where this is `false` are never put on the
     /// collector's lists: they cannot be part of a cycle (CPython's
@@ -163,9 +167,16 @@ pub trait TraceMeta: Trace {
     }
 }
 
-/// Tracing the value of a box, sized or a slice: what the vtable's tracing
-/// entries call (`Trace::trace` needs `Self: Sized`).
-pub(crate) trait TraceValue {
+/// Tracing a value that may be unsized, a slice or `str` (the value of a
+/// box, a `Box<[T]>`): what the vtable's tracing entries call
+/// (`Trace::trace` needs `Self: Sized`). Public only for the bounds of
+/// `Box`'s impls; not part of the API.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Trace` and `TraceMeta`, so the collector cannot see its `Gc` edges",
+    note = "a closure (`Box<dyn Fn ..>`) that captures a `Gc` must be a `gc_core::Closure`, made with `gc_closure!`, so that the collector sees its captures; one that captures no `Gc` can be marked `#[gc(skip)]`"
+)]
+pub trait TraceValue {
     fn trace_value<V: Tracer>(&self, tracer: &mut V);
 }
 
@@ -358,6 +369,19 @@ pub trait Tracer: sealed::Sealed + Sized {
     fn __weak_cell(&mut self, cell: &WeakCell) {
         let _ = cell;
     }
+
+    /// Enters a label segment, for tracing through a type-erased value
+    /// (`field` and `index` in two halves). Only introspection records it.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __push_label(&mut self, segment: Segment) {
+        let _ = segment;
+    }
+
+    /// Leaves the segment entered last.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __pop_label(&mut self) {}
 }
 
 /// A finalizer, Python's `__del__`: cleanup logic that runs exactly once per
