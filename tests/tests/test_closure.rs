@@ -232,3 +232,38 @@ fn captures_shared_with_anyone_else_report_no_edges() {
     assert_eq!(labels(), ["target"]);
     assert_eq!(holder.borrow().as_ref().unwrap()(), 2);
 }
+
+fn sum(values: &[u32]) -> u32 {
+    values.iter().sum()
+}
+
+fn double(x: u32) -> u32 {
+    x * 2
+}
+
+fn concat(a: &str, b: &str) -> String {
+    format!("{a}{b}")
+}
+
+/// A builtin table needs no `#[gc(skip)]`: function pointers are leaves.
+#[derive(Trace)]
+struct Builtins {
+    variadic: HashMap<&'static str, fn(&[u32]) -> u32>,
+    unary: Vec<fn(u32) -> u32>,
+    binary: Option<fn(&str, &str) -> String>,
+}
+
+#[test]
+fn function_pointers_are_untracked_leaves() {
+    let mut variadic: HashMap<&'static str, fn(&[u32]) -> u32> = HashMap::new();
+    variadic.insert("+", sum);
+    let builtins = Gc::new(Builtins {
+        variadic,
+        unary: vec![double],
+        binary: Some(concat),
+    });
+    assert!(!gc_core::is_tracked(&builtins));
+    assert_eq!(builtins.variadic["+"](&[1, 2, 3]), 6);
+    assert_eq!(builtins.unary[0](4), 8);
+    assert_eq!(builtins.binary.unwrap()("a", "b"), "ab");
+}

@@ -335,3 +335,59 @@ tuple! {
     (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10)
     (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11)
 }
+
+/// Function pointers own nothing: untracked leaves, so a table of builtins
+/// (`HashMap<&str, fn(&[Value]) -> Value>`) needs no `#[gc(skip)]`. Stable
+/// Rust cannot implement a trait for every function pointer type at once:
+/// these cover up to eight arguments, and the higher-ranked forms whose
+/// arguments are references (`for<'a> fn(&'a [Value]) -> Value`), up to
+/// three.
+macro_rules! fn_pointers {
+    ($(($($arg:ident),*))*) => {$(
+        // SAFETY: a function pointer owns no `Gc`.
+        unsafe impl<R, $($arg),*> Trace for fn($($arg),*) -> R {
+            #[inline(always)]
+            fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+        }
+        impl<R, $($arg),*> TraceMeta for fn($($arg),*) -> R {
+            const TRACKED: bool = false;
+        }
+    )*};
+}
+
+fn_pointers! {
+    ()
+    (A)
+    (A, B)
+    (A, B, C)
+    (A, B, C, D)
+    (A, B, C, D, E)
+    (A, B, C, D, E, F)
+    (A, B, C, D, E, F, G)
+    (A, B, C, D, E, F, G, H)
+}
+
+/// The higher-ranked forms: `for<'a> fn(&'a A, ..) -> R`. rustc's
+/// `coherence_leak_check` notes that they overlap the forms above for
+/// one choice of lifetime; they are distinct types, and the lint is allowed
+/// (the Rust project has decided to keep accepting such impls).
+macro_rules! ref_fn_pointers {
+    ($(($($arg:ident $lt:lifetime),*))*) => {$(
+        // SAFETY: a function pointer owns no `Gc`.
+        #[allow(coherence_leak_check)]
+        unsafe impl<R, $($arg: ?Sized),*> Trace for for<$($lt),*> fn($(&$lt $arg),*) -> R {
+            #[inline(always)]
+            fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+        }
+        #[allow(coherence_leak_check)]
+        impl<R, $($arg: ?Sized),*> TraceMeta for for<$($lt),*> fn($(&$lt $arg),*) -> R {
+            const TRACKED: bool = false;
+        }
+    )*};
+}
+
+ref_fn_pointers! {
+    (A 'a)
+    (A 'a, B 'b)
+    (A 'a, B 'b, C 'c)
+}
