@@ -7,8 +7,8 @@ use std::hash::{Hash, Hasher};
 use crate::handles::Gc;
 use crate::layout::{GcHeader, HeaderPtr, flags, short_type_name};
 use crate::lifecycle::StrongRef;
-use crate::trace::render_label;
 use crate::trace::trace_edges;
+use crate::trace::{Trace, TraceMeta, Tracer, render_label};
 
 /// A strong handle to an object of any type, as Python code sees every
 /// value: what [`get_objects`](crate::get_objects),
@@ -164,6 +164,18 @@ impl Object {
         self.header().has(flags::FINALIZED)
     }
 }
+
+// SAFETY: an `Object` owns one strong reference to its object and reports
+// it once. (Introspection subtracts such stored handles from the `Object`
+// handles it counts, so they are not counted twice when deciding roots.)
+unsafe impl Trace for Object {
+    #[inline(always)]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        tracer.__object_edge(self.ptr());
+    }
+}
+
+impl TraceMeta for Object {}
 
 impl Clone for Object {
     fn clone(&self) -> Self {

@@ -15,6 +15,7 @@ use super::walk::{TypeMatcher, handle, vtable_key};
 use crate::handles::Object;
 use crate::heap::{Lists, heap};
 use crate::layout::short_type_name;
+use crate::trace::Edges;
 
 /// Number of tracked objects whose type is `type_name`, full
 /// (`app::Node`) or short (`Node`).
@@ -351,7 +352,7 @@ pub fn get_leaking_objects() -> Vec<Object> {
     });
     if !ran {
         // Called during a collection (from a finalizer or callback).
-        let counts = referrer_counts(heap, lists);
+        let counts = referrer_counts(heap, lists, Edges::All);
         heap.for_each(lists, |h, _| {
             if !counts.contains_key(&h.as_ptr().addr()) {
                 // SAFETY: `h` is on a list; counting ran no user code.

@@ -29,7 +29,7 @@ use crate::collector::count_internal_refs;
 use crate::handles::{Object, sealed::Sealed};
 use crate::heap::{Heap, Lists, heap, object_handles};
 use crate::layout::{GcHeader, HeaderPtr, header_ref};
-use crate::trace::trace_edges;
+use crate::trace::{Edges, trace_edges_of};
 
 /// Whether `obj` is referenced from outside the heap: its strong count
 /// exceeds its references from tracked objects plus the [`Object`] handles
@@ -76,9 +76,15 @@ use crate::trace::trace_edges;
 /// ```
 pub fn is_root(obj: &Object) -> bool {
     let h = Sealed::header(obj);
-    let refs =
-        RootScope::lookup(h).unwrap_or_else(|| heap().map_or(0, |heap| referrers_of(heap, h)));
-    exceeds(h, refs)
+    let (refs, stored) = RootScope::lookup(h).unwrap_or_else(|| {
+        heap().map_or((0, 0), |heap| {
+            (
+                referrers_of(heap, h, Edges::All),
+                referrers_of(heap, h, Edges::Objects),
+            )
+        })
+    });
+    exceeds(h, refs, stored)
 }
 
 /// Every tracked object (generations 0 to 2, as
@@ -105,16 +111,18 @@ pub fn roots() -> Vec<Object> {
         return Vec::new();
     };
     let mut found = Vec::new();
+    let stored = referrer_counts(heap, Lists::Tracked, Edges::Objects);
     let ran = internal_refs(heap, Lists::Tracked, |h, header, refs| {
-        if header.generation().is_some_and(|g| g <= 2) && exceeds(h, refs) {
+        if header.generation().is_some_and(|g| g <= 2) && exceeds(h, refs, lookup(&stored, h)) {
             // SAFETY: `h` is on a list; the pass runs no user code.
             found.push(unsafe { handle(h) });
         }
     });
     if !ran {
-        let counts = referrer_counts(heap, Lists::All);
+        let counts = referrer_counts(heap, Lists::All, Edges::All);
+        let stored = referrer_counts(heap, Lists::All, Edges::Objects);
         heap.for_each(Lists::Generations, |h, _| {
-            if exceeds(h, counts.get(&h.as_ptr().addr()).copied().unwrap_or(0)) {
+            if exceeds(h, lookup(&counts, h), lookup(&stored, h)) {
                 // SAFETY: `h` is on a list; counting ran no user code.
                 found.push(unsafe { handle(h) });
             }
@@ -123,11 +131,19 @@ pub fn roots() -> Vec<Object> {
     found
 }
 
-/// `strong > refs + Object handles`.
-fn exceeds(h: HeaderPtr, refs: usize) -> bool {
+/// `strong > refs + Object handles`, where `refs` counts the references
+/// from tracked objects and `stored` how many of them are `Object`s stored
+/// in those objects (counted among the `Object` handles too, so subtracted
+/// once).
+fn exceeds(h: HeaderPtr, refs: usize, stored: usize) -> bool {
     // SAFETY: callers hold a handle to `h` or found it on a list.
     let strong = unsafe { header_ref(h) }.strong();
-    strong > refs.saturating_add(object_handles(h))
+    strong > refs.saturating_add(object_handles(h).saturating_sub(stored))
+}
+
+/// The count for `h` in a table by address (0 if absent).
+fn lookup(counts: &HashMap<usize, usize>, h: HeaderPtr) -> usize {
+    counts.get(&h.as_ptr().addr()).copied().unwrap_or(0)
 }
 
 /// [`count_internal_refs`] with the direct count for an object whose strong
@@ -138,7 +154,7 @@ pub(super) fn internal_refs(
     mut read: impl FnMut(HeaderPtr, &GcHeader, usize),
 ) -> bool {
     count_internal_refs(heap, which, |h, header, refs| {
-        let refs = refs.unwrap_or_else(|| referrers_of(heap, h));
+        let refs = refs.unwrap_or_else(|| referrers_of(heap, h, Edges::All));
         read(h, header, refs);
     })
 }
@@ -147,7 +163,7 @@ pub(super) fn internal_refs(
 /// `lists`, by address: the fallback of [`internal_refs`] while a
 /// collection runs. Objects the collection condemned are skipped: their
 /// values are being torn down, and they are no one's referrers any more.
-pub(super) fn referrer_counts(heap: &Heap, which: Lists) -> HashMap<usize, usize> {
+pub(super) fn referrer_counts(heap: &Heap, which: Lists, edges: Edges) -> HashMap<usize, usize> {
     let mut counts: HashMap<usize, usize> = HashMap::new();
     heap.for_each(which, |h, _| {
         // SAFETY: `h` is on a list, so allocated; `trace_edges` skips an
@@ -155,7 +171,7 @@ pub(super) fn referrer_counts(heap: &Heap, which: Lists) -> HashMap<usize, usize
         // about to be, by the running collection's teardown), and any other
         // object on a list has a live value that nobody is dropping.
         unsafe {
-            trace_edges(h, &mut |child, _| {
+            trace_edges_of(h, edges, &mut |child, _| {
                 *counts.entry(child.as_ptr().addr()).or_insert(0) += 1
             })
         };
@@ -165,11 +181,11 @@ pub(super) fn referrer_counts(heap: &Heap, which: Lists) -> HashMap<usize, usize
 
 /// How many strong references `target` has from objects on the heap's
 /// lists. One scan of the heap.
-fn referrers_of(heap: &Heap, target: HeaderPtr) -> usize {
+fn referrers_of(heap: &Heap, target: HeaderPtr, edges: Edges) -> usize {
     let mut n = 0;
     heap.for_each(Lists::All, |h, _| {
         // SAFETY: as in `referrer_counts`.
-        unsafe { trace_edges(h, &mut |child, _| n += usize::from(child == target)) };
+        unsafe { trace_edges_of(h, edges, &mut |child, _| n += usize::from(child == target)) };
     });
     n
 }
@@ -178,6 +194,8 @@ fn referrers_of(heap: &Heap, target: HeaderPtr) -> usize {
 /// (or, when computed during a collection, for every target: `complete`).
 struct RefTable {
     refs: HashMap<usize, usize>,
+    /// Of those references, how many are `Object`s stored in objects.
+    stored: HashMap<usize, usize>,
     /// Every object with a tracked referrer is in `refs`, so a miss means
     /// zero.
     complete: bool,
@@ -193,19 +211,23 @@ impl RefTable {
         Some(if ran {
             RefTable {
                 refs,
+                stored: referrer_counts(heap, Lists::Tracked, Edges::Objects),
                 complete: false,
             }
         } else {
             RefTable {
-                refs: referrer_counts(heap, Lists::All),
+                refs: referrer_counts(heap, Lists::All, Edges::All),
+                stored: referrer_counts(heap, Lists::All, Edges::Objects),
                 complete: true,
             }
         })
     }
 
-    fn get(&self, h: HeaderPtr) -> Option<usize> {
+    /// `(references, of which stored Objects)`, if known.
+    fn get(&self, h: HeaderPtr) -> Option<(usize, usize)> {
         let n = self.refs.get(&h.as_ptr().addr()).copied();
-        n.or(self.complete.then_some(0))
+        let n = n.or(self.complete.then_some(0))?;
+        Some((n, lookup(&self.stored, h)))
     }
 }
 
@@ -241,7 +263,7 @@ impl RootScope {
     }
 
     /// The cached reference count of `h`, if a scope is active and knows it.
-    fn lookup(h: HeaderPtr) -> Option<usize> {
+    fn lookup(h: HeaderPtr) -> Option<(usize, usize)> {
         let table = CACHE
             .try_with(|c| match &*c.borrow() {
                 Cache::Off => Err(false),

@@ -12,6 +12,7 @@ use crate::layout::{HeaderPtr, WeakCell};
 #[doc(hidden)]
 pub trait ErasedTracer {
     fn erased_edge(&mut self, header: HeaderPtr);
+    fn erased_object(&mut self, header: HeaderPtr);
     fn erased_weak(&mut self, cell: &WeakCell);
     fn erased_push(&mut self, segment: Segment);
     fn erased_pop(&mut self);
@@ -20,6 +21,10 @@ pub trait ErasedTracer {
 impl<V: Tracer> ErasedTracer for V {
     fn erased_edge(&mut self, header: HeaderPtr) {
         self.__edge_header(header);
+    }
+
+    fn erased_object(&mut self, header: HeaderPtr) {
+        self.__object_edge(header);
     }
 
     fn erased_weak(&mut self, cell: &WeakCell) {
@@ -56,6 +61,10 @@ impl Tracer for Erased<'_> {
 
     fn __edge_header(&mut self, header: HeaderPtr) {
         self.0.erased_edge(header);
+    }
+
+    fn __object_edge(&mut self, header: HeaderPtr) {
+        self.0.erased_object(header);
     }
 
     fn __weak_cell(&mut self, cell: &WeakCell) {

@@ -40,13 +40,26 @@ pub(crate) fn render_label(path: &[Segment]) -> String {
 pub(crate) struct DynTracer<'a> {
     path: Vec<Segment>,
     visit: &'a mut dyn FnMut(HeaderPtr, &[Segment]),
+    edges: Edges,
+}
+
+/// Which strong edges a [`trace_edges_of`] walk reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Edges {
+    /// Every strong edge.
+    All,
+    /// Only the edges held by `Gc`s (not by stored `Object`s).
+    Gc,
+    /// Only the edges held by `Object`s stored in a value.
+    Objects,
 }
 
 impl<'a> DynTracer<'a> {
-    pub(crate) fn new(visit: &'a mut dyn FnMut(HeaderPtr, &[Segment])) -> Self {
+    pub(crate) fn new(visit: &'a mut dyn FnMut(HeaderPtr, &[Segment]), edges: Edges) -> Self {
         DynTracer {
             path: Vec::new(),
             visit,
+            edges,
         }
     }
 }
@@ -75,7 +88,15 @@ impl Tracer for DynTracer<'_> {
     }
 
     fn __edge_header(&mut self, header: HeaderPtr) {
-        (self.visit)(header, &self.path);
+        if self.edges != Edges::Objects {
+            (self.visit)(header, &self.path);
+        }
+    }
+
+    fn __object_edge(&mut self, header: HeaderPtr) {
+        if self.edges != Edges::Gc {
+            (self.visit)(header, &self.path);
+        }
     }
 }
 
@@ -91,12 +112,26 @@ impl Tracer for DynTracer<'_> {
 /// `h` is allocated, and its value is not being dropped other than by a
 /// collection's teardown.
 pub(crate) unsafe fn trace_edges(h: HeaderPtr, visit: &mut dyn FnMut(HeaderPtr, &[Segment])) {
+    // SAFETY: forwarded from the caller.
+    unsafe { trace_edges_of(h, Edges::All, visit) }
+}
+
+/// [`trace_edges`], reporting only the edges `edges` selects.
+///
+/// # Safety
+///
+/// As [`trace_edges`].
+pub(crate) unsafe fn trace_edges_of(
+    h: HeaderPtr,
+    edges: Edges,
+    visit: &mut dyn FnMut(HeaderPtr, &[Segment]),
+) {
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
     if header.has(flags::VALUE_DROPPED | flags::CONDEMNED) {
         return;
     }
-    let mut tracer = DynTracer::new(visit);
+    let mut tracer = DynTracer::new(visit, edges);
     // SAFETY: the value is live (checked above); the vtable matches.
     unsafe { (header.vtable.trace_dyn)(h, &mut tracer) };
 }

@@ -14,7 +14,7 @@ mod label;
 
 pub(crate) use erased::Erased;
 
-pub(crate) use label::{DynTracer, Segment, render_label, trace_edges};
+pub(crate) use label::{DynTracer, Edges, Segment, render_label, trace_edges, trace_edges_of};
 
 use crate::handles::{Gc, Weak};
 use crate::layout::{HeaderPtr, WeakCell};
@@ -368,6 +368,16 @@ pub trait Tracer: sealed::Sealed + Sized {
     #[inline(always)]
     fn __weak_cell(&mut self, cell: &WeakCell) {
         let _ = cell;
+    }
+
+    /// Receives a strong edge held by an `Object` stored in a value (called
+    /// by `Object`'s `Trace` impl). The same as a `Gc`'s for the collector;
+    /// introspection tells them apart, because an `Object` is also counted
+    /// as an introspection handle.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __object_edge(&mut self, header: HeaderPtr) {
+        self.__edge_header(header);
     }
 
     /// Enters a label segment, for tracing through a type-erased value
