@@ -54,6 +54,56 @@
 //! collector state (thresholds, counts, callbacks, garbage list, debug flags)
 //! belongs to the current thread.
 //!
+//! # Trait objects, slices and closures
+//!
+//! A trait that requires [`Trace`] makes trait objects the collector sees
+//! into: [`unsize!`] turns a `Gc<Circle>` into a `Gc<dyn Shape>` (with the
+//! `nightly` feature, plain coercion does), the collector traces the
+//! concrete value and finds cycles through `dyn`, and [`Gc::downcast`]
+//! gives the concrete handle back. `Gc<[T]>` and `Gc<str>` hold slices and
+//! strings in one allocation. A [`Closure`], made with [`gc_closure!`], is a
+//! closure whose captures are traced edges: Python's bound methods in a
+//! handler table.
+//!
+//! ```
+//! use gc_core::{Closure, Gc, Trace, gc_closure, unsize};
+//! use std::cell::RefCell;
+//!
+//! trait Shape: Trace {
+//!     fn area(&self) -> f64;
+//! }
+//!
+//! #[derive(Trace)]
+//! struct Group {
+//!     members: RefCell<Vec<Gc<dyn Shape>>>,
+//!     on_change: RefCell<Option<Closure<dyn Fn() -> usize>>>,
+//! }
+//!
+//! impl Shape for Group {
+//!     fn area(&self) -> f64 {
+//!         self.members.borrow().iter().map(|m| m.area()).sum()
+//!     }
+//! }
+//!
+//! gc_core::collect();
+//! let group = Gc::new(Group {
+//!     members: RefCell::new(Vec::new()),
+//!     on_change: RefCell::new(None),
+//! });
+//! let shape: Gc<dyn Shape> = unsize!(group.clone() => dyn Shape);
+//! group.members.borrow_mut().push(shape); // a cycle through `dyn Shape`
+//! let me = group.clone();
+//! let count = gc_closure!([me] move || me.members.borrow().len());
+//! *group.on_change.borrow_mut() = Some(count); // and one through a closure
+//! assert_eq!(group.on_change.borrow().as_ref().unwrap()(), 1);
+//!
+//! let names: Gc<[Gc<str>]> = vec![Gc::from("circle"), Gc::from("square")].into();
+//! assert_eq!(&*names[1], "square");
+//!
+//! drop(group);
+//! assert_eq!(gc_core::collect(), 1);
+//! ```
+//!
 //! # Types that implement `Drop`
 //!
 //! The derive refuses a type that also implements `Drop`: a garbage cycle's
