@@ -16,7 +16,9 @@ use crate::heap::{
     CollectionInfo, DebugFlags, FinalizerPolicy, GenerationStats, Heap, Phase, invoke_callbacks,
 };
 
-use crate::layout::{Link, flags};
+use crate::layout::Link;
+#[cfg(debug_assertions)]
+use crate::layout::flags;
 use crate::lifecycle::finalize::pending_finalizers;
 use crate::lifecycle::weakrefs;
 
