@@ -145,6 +145,8 @@ fn downcast_returns_the_same_object_or_the_handle_unchanged() {
     };
     assert_eq!(Gc::strong_count(&shape), 1);
     let keep = shape.clone();
+    assert_eq!(Gc::downcast_ref::<Circle>(&shape).map(|c| c.r), Some(2.0));
+    assert!(Gc::downcast_ref::<Group>(&shape).is_none());
     let concrete: Gc<Circle> = Gc::downcast(shape).ok().unwrap();
     assert_eq!(concrete.r, 2.0);
     assert_eq!(Gc::strong_count(&concrete), 2);

@@ -256,6 +256,27 @@ impl<T: ?Sized + 'static> Gc<T> {
         Ok(unsafe { Gc::from_header(Gc::header_ptr(&this)) })
     }
 
+    /// The value as a `U`, if that is its concrete type: the borrowing
+    /// form of [`Gc::downcast`], as `dyn Any`'s `downcast_ref`.
+    ///
+    /// ```
+    /// use gc_core::{Gc, unsize};
+    /// use std::fmt::Debug;
+    ///
+    /// let value: Gc<dyn Debug> = unsize!(Gc::new(7_i64) => dyn Debug);
+    /// assert_eq!(Gc::downcast_ref::<i64>(&value), Some(&7));
+    /// assert_eq!(Gc::downcast_ref::<u8>(&value), None);
+    /// ```
+    pub fn downcast_ref<U: 'static>(this: &Self) -> Option<&U> {
+        if !Gc::is::<U>(this) {
+            return None;
+        }
+        // SAFETY: the value is a `U` (checked above), so the box is a
+        // `GcBox<U>`; `this` keeps it alive for the borrow, and the
+        // projection makes no reference to the header.
+        Some(unsafe { &(*Gc::header_ptr(this).cast::<GcBox<U>>().as_ptr()).value })
+    }
+
     /// The `unsize!` macro's conversion.
     ///
     /// # Safety
