@@ -140,8 +140,12 @@ impl<C: Captures> TraceCaptures for Named<C> {
 
 /// A tuple of captured values, each traced under its name. Implemented for
 /// tuples of up to eight `Trace` values.
+///
+/// # Safety
+///
+/// `trace_named` keeps [`Trace`]'s contract for the values.
 #[doc(hidden)]
-pub trait Captures {
+pub unsafe trait Captures {
     /// How many values.
     const LEN: usize;
 
@@ -152,7 +156,8 @@ pub trait Captures {
 
 macro_rules! captures {
     ($(($len:expr; $($name:ident $idx:tt),*))*) => {$(
-        impl<$($name: TraceMeta),*> Captures for ($($name,)*) {
+        // SAFETY: each value once, through its own `Trace`.
+        unsafe impl<$($name: TraceMeta),*> Captures for ($($name,)*) {
             const LEN: usize = $len;
 
             #[allow(unused_variables)]

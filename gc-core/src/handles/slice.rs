@@ -69,20 +69,20 @@ impl<T: TraceMeta + 'static> From<Vec<T>> for Gc<[T]> {
     /// assert_eq!(&numbers[..], [1, 2, 3]);
     /// ```
     fn from(vec: Vec<T>) -> Gc<[T]> {
-        let mut vec = std::mem::ManuallyDrop::new(vec);
+        let mut vec = vec;
         let len = vec.len();
-        let (data, capacity) = (vec.as_mut_ptr(), vec.capacity());
         // SAFETY: `[T]`'s shape is a slice of `T`; the copy initialises
         // `len` elements and cannot panic. The elements are moved: the
-        // vector's buffer is freed below without dropping them.
+        // vector forgets them right after the copy, so it frees only its
+        // buffer. (If the collection that the allocation may run panics,
+        // `init` never runs and the vector drops its elements as usual.)
         let gc = unsafe {
             new_slice::<[T]>(Layout::new::<T>(), len, |dst| {
-                ptr::copy_nonoverlapping(data, dst.cast::<T>(), len);
+                ptr::copy_nonoverlapping(vec.as_ptr(), dst.cast::<T>(), len);
+                vec.set_len(0);
             })
         };
-        // SAFETY: the buffer came from this vector; its elements were moved
-        // out, so the vector is rebuilt empty to free only the buffer.
-        drop(unsafe { Vec::from_raw_parts(data, 0, capacity) });
+        drop(vec);
         gc
     }
 }

@@ -61,6 +61,10 @@ use crate::layout::{HeaderPtr, WeakCell};
 ///    impl says `#[gc(unsafe_no_drop)]` and makes this promise with
 ///    `unsafe impl` [`DropOk`], whose contract states the rule in full.
 ///
+/// 6. **Leave [`TraceMeta`]'s hidden items alone.** A hand-written
+///    `impl TraceMeta` sets `TRACKED` only; overriding its hidden methods
+///    (`__trace`, `__finalize`) is part of this contract too.
+///
 /// Reporting *too few* edges is always safe: the objects behind the missing
 /// edges are treated as externally referenced and simply kept alive (a leak,
 /// never a use-after-free). `#[gc(skip)]` relies on this.
@@ -171,30 +175,39 @@ pub trait TraceMeta: Trace + TraceValue {
 /// box, a `Box<[T]>`): what the vtable's tracing entries call
 /// (`Trace::trace` needs `Self: Sized`). Public only for the bounds of
 /// `Box`'s impls; not part of the API.
+///
+/// # Safety
+///
+/// `trace_value` keeps [`Trace`]'s contract. (It is `unsafe` because a
+/// trait object type such as `dyn Shape` is the user's own type: a safe
+/// impl for it could otherwise report edges through `Box<dyn Shape>`.)
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `Trace` and `TraceMeta`, so the collector cannot see its `Gc` edges",
     note = "a closure (`Box<dyn Fn ..>`) that captures a `Gc` must be a `gc_core::Closure`, made with `gc_closure!`, so that the collector sees its captures; one that captures no `Gc` can be marked `#[gc(skip)]`"
 )]
-pub trait TraceValue {
+pub unsafe trait TraceValue {
     fn trace_value<V: Tracer>(&self, tracer: &mut V);
 }
 
-impl<T: Trace> TraceValue for T {
+// SAFETY: forwards to `Trace::trace`, which keeps the contract.
+unsafe impl<T: Trace> TraceValue for T {
     #[inline(always)]
     fn trace_value<V: Tracer>(&self, tracer: &mut V) {
         self.trace(tracer);
     }
 }
 
-impl<T: Trace> TraceValue for [T] {
+// SAFETY: each element once, through its `Trace`.
+unsafe impl<T: Trace> TraceValue for [T] {
     #[inline]
     fn trace_value<V: Tracer>(&self, tracer: &mut V) {
         impls::trace_elements(self, tracer);
     }
 }
 
-impl TraceValue for str {
+// SAFETY: a `str` owns no `Gc`.
+unsafe impl TraceValue for str {
     #[inline(always)]
     fn trace_value<V: Tracer>(&self, _tracer: &mut V) {}
 }
