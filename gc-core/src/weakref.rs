@@ -244,6 +244,53 @@ impl<K> std::borrow::Borrow<K> for SharedKey<K> {
     }
 }
 
+/// A key seen as a `Q` it borrows as: what lookups by a borrowed form
+/// (`&str` for a `String` key) go through. `HashMap` looks a `SharedKey<K>`
+/// up by `&Q` only through `Borrow`, and `SharedKey<K>: Borrow<Q>` for every
+/// `Q` that `K` borrows as would overlap `Borrow<K>`; borrowing as this
+/// trait object instead does not. Hashing and equality are `Q`'s, as
+/// `Borrow`'s contract requires them to agree with `K`'s.
+trait AsKey<Q: ?Sized> {
+    fn as_key(&self) -> &Q;
+}
+
+impl<K: std::borrow::Borrow<Q>, Q: ?Sized> AsKey<Q> for SharedKey<K> {
+    fn as_key(&self) -> &Q {
+        (*self.0).borrow()
+    }
+}
+
+/// The borrowed form itself, as the query of a lookup.
+struct Query<'q, Q: ?Sized>(&'q Q);
+
+impl<Q: ?Sized> AsKey<Q> for Query<'_, Q> {
+    fn as_key(&self) -> &Q {
+        self.0
+    }
+}
+
+impl<'a, K: std::borrow::Borrow<Q> + 'a, Q: ?Sized + 'a> std::borrow::Borrow<dyn AsKey<Q> + 'a>
+    for SharedKey<K>
+{
+    fn borrow(&self) -> &(dyn AsKey<Q> + 'a) {
+        self
+    }
+}
+
+impl<Q: ?Sized + Hash> Hash for dyn AsKey<Q> + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_key().hash(state);
+    }
+}
+
+impl<Q: ?Sized + Eq> PartialEq for dyn AsKey<Q> + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_key() == other.as_key()
+    }
+}
+
+impl<Q: ?Sized + Eq> Eq for dyn AsKey<Q> + '_ {}
+
 impl<K: Eq + Hash + 'static, T: 'static> WeakValueMap<K, T> {
     /// An empty map.
     pub fn new() -> Self {
@@ -300,24 +347,54 @@ impl<K: Eq + Hash + 'static, T: 'static> WeakValueMap<K, T> {
         old
     }
 
-    /// The value for `key`, if it is alive.
-    pub fn get(&self, key: &K) -> Option<Gc<T>> {
-        self.entries.get(key)?.upgrade()
+    /// The value for `key`, if it is alive. `key` may be any borrowed form
+    /// of the key type, as with `HashMap::get`: a `WeakValueMap<String, _>`
+    /// is looked up by `&str`, with no allocation.
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    /// use gc_core::weakref::WeakValueMap;
+    ///
+    /// let mut symbols: WeakValueMap<String, u32> = WeakValueMap::new();
+    /// let x = Gc::new(7);
+    /// symbols.insert("x".to_string(), &x);
+    /// assert_eq!(symbols.get("x").as_deref(), Some(&7));
+    /// assert!(symbols.contains_key("x"));
+    /// assert_eq!(symbols.remove("x").as_deref(), Some(&7));
+    /// ```
+    pub fn get<Q>(&self, key: &Q) -> Option<Gc<T>>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: ?Sized + Eq + Hash,
+    {
+        self.entries.get(&Query(key) as &dyn AsKey<Q>)?.upgrade()
     }
 
-    /// Removes the entry for `key`; returns its value if it was alive.
-    pub fn remove(&mut self, key: &K) -> Option<Gc<T>> {
+    /// Removes the entry for `key` (any borrowed form of the key type);
+    /// returns its value if it was alive.
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<Gc<T>>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: ?Sized + Eq + Hash,
+    {
         self.purge();
-        let old = self.entries.remove(key)?.upgrade();
+        let old = self.entries.remove(&Query(key) as &dyn AsKey<Q>)?.upgrade();
         if old.is_some() {
             self.deaths.forget_live();
         }
         old
     }
 
-    /// Whether `key` maps to a live value.
-    pub fn contains_key(&self, key: &K) -> bool {
-        self.entries.get(key).is_some_and(Weak::is_alive)
+    /// Whether `key` (any borrowed form of the key type) maps to a live
+    /// value.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: ?Sized + Eq + Hash,
+    {
+        self.entries
+            .get(&Query(key) as &dyn AsKey<Q>)
+            .is_some_and(Weak::is_alive)
     }
 
     /// Removes every entry.

@@ -449,3 +449,35 @@ fn weak_collections_inside_a_collected_cycle() {
     assert_eq!(gc::collect(), 1);
     drop(item);
 }
+
+/// A symbol interner looks its `String` keys up by `&str`, as `HashMap`
+/// does: no allocation per lookup, and `remove`/`contains_key` the same.
+#[test]
+fn weak_value_map_lookups_take_borrowed_keys() {
+    let mut interner: WeakValueMap<String, String> = WeakValueMap::new();
+    let lambda = Gc::new(String::from("lambda"));
+    let define = Gc::new(String::from("define"));
+    interner.insert("lambda".to_string(), &lambda);
+    interner.insert("define".to_string(), &define);
+    let key: &str = "lambda";
+    assert!(Gc::ptr_eq(&interner.get(key).unwrap(), &lambda));
+    assert!(interner.contains_key("define"));
+    assert!(!interner.contains_key("if"));
+    assert!(interner.get("if").is_none());
+    assert_eq!(
+        interner.remove("define").as_deref().map(String::as_str),
+        Some("define")
+    );
+    assert_eq!(interner.len(), 1);
+    drop(lambda);
+    assert!(
+        !interner.contains_key("lambda"),
+        "a dead value is not found"
+    );
+
+    // Boxed-slice keys, looked up by the slice.
+    let mut by_path: WeakValueMap<Box<[u8]>, u32> = WeakValueMap::new();
+    let v = Gc::new(3);
+    by_path.insert(vec![1, 2].into_boxed_slice(), &v);
+    assert_eq!(by_path.get(&[1u8, 2][..]).as_deref(), Some(&3));
+}
