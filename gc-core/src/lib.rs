@@ -174,7 +174,7 @@ pub use closure::Captures;
 pub use closure::Closure;
 pub use collector::{collect, collect_generation};
 pub use gcmodule::introspect::{
-    get_objects, get_referents, get_referrers, get_stats, is_finalized, is_tracked,
+    count_objects, get_objects, get_referents, get_referrers, get_stats, is_finalized, is_tracked,
 };
 
 pub use gcmodule::{

@@ -469,3 +469,40 @@ fn edge_labels_of_an_enum() {
     drop((branch, single, empty, a, b));
     tracker.assert_all_dropped_once();
 }
+
+#[test]
+fn count_objects_counts_what_get_objects_lists_without_holding_it() {
+    gc_core::collect();
+    let tracker = Tracker::new();
+    let nodes: Vec<Gc<Node>> = (0..5).map(|_| Node::new(&tracker)).collect();
+    gc_core::collect_generation(0); // into generation 1
+    let young: Vec<Gc<Node>> = (0..3).map(|_| Node::new(&tracker)).collect();
+    for g in 0..=2 {
+        assert_eq!(
+            gc_core::count_objects(Some(g)),
+            gc_core::get_objects(Some(g)).len(),
+            "generation {g}"
+        );
+    }
+    assert_eq!(
+        gc_core::count_objects(None),
+        gc_core::get_objects(None).len()
+    );
+    assert!(gc_core::count_objects(None) >= 8);
+    // A cycle is freed by a collect() in the same statement as a count,
+    // which a get_objects(None) temporary would prevent.
+    let cycle = Node::new(&tracker);
+    Node::link(&cycle, &cycle);
+    drop(cycle);
+    let (before, found) = (gc_core::count_objects(None), gc_core::collect());
+    assert_eq!(found, 1);
+    assert_eq!(gc_core::count_objects(None), before - 1);
+    drop((nodes, young));
+    tracker.assert_all_dropped_once();
+}
+
+#[test]
+#[should_panic(expected = "count_objects(Some(3)): generation must be 0, 1 or 2")]
+fn count_objects_rejects_a_fourth_generation() {
+    gc_core::count_objects(Some(3));
+}

@@ -30,6 +30,12 @@ pub fn get_stats() -> [GenerationStats; 3] {
 /// assert!(objects.contains(&Gc::to_object(&n)));
 /// assert!(!objects.contains(&Gc::to_object(&s)));
 /// ```
+///
+/// The list holds strong handles, as CPython's does: while it lives, every
+/// object in it is reachable and no collection frees it. A statement like
+/// `println!("{} {}", get_objects(None).len(), collect())` keeps the
+/// temporary list alive through the `collect()`, which then finds nothing.
+/// To count, use [`count_objects`], which holds no handle.
 pub fn get_objects(generation: Option<usize>) -> Vec<Object> {
     if let Some(g) = generation {
         assert!(
@@ -51,6 +57,47 @@ pub fn get_objects(generation: Option<usize>) -> Vec<Object> {
         None => heap.for_each(Lists::Generations, |h, _| push(h)),
     }
     out
+}
+
+/// The number of tracked objects in generations 0 to 2, or in one
+/// generation: `get_objects(generation).len()` without creating a handle
+/// to each (so it keeps nothing alive), in one walk of the lists.
+///
+/// # Panics
+///
+/// If `generation` is `Some(g)` with `g > 2`.
+///
+/// ```
+/// use gc_core::{Gc, Trace};
+/// use std::cell::RefCell;
+///
+/// #[derive(Trace)]
+/// struct Node(RefCell<Option<Gc<Node>>>);
+///
+/// gc_core::collect();
+/// let before = gc_core::count_objects(None);
+/// let a = Gc::new(Node(RefCell::new(None)));
+/// *a.0.borrow_mut() = Some(a.clone());
+/// drop(a);
+/// assert_eq!(gc_core::count_objects(None), before + 1);
+/// // Unlike `get_objects(None).len()`, counting holds nothing alive:
+/// println!("{} tracked, {} collected", gc_core::count_objects(None), gc_core::collect());
+/// assert_eq!(gc_core::count_objects(None), before);
+/// ```
+pub fn count_objects(generation: Option<usize>) -> usize {
+    if let Some(g) = generation {
+        assert!(
+            g <= 2,
+            "count_objects(Some({g})): generation must be 0, 1 or 2 (None counts all of them)"
+        );
+    }
+    let Some(heap) = heap() else {
+        return 0;
+    };
+    match generation {
+        Some(g) => heap.generations[g].head.len(),
+        None => heap.lists(Lists::Generations).map(|list| list.len()).sum(),
+    }
 }
 
 /// The tracked objects (generations 0 to 2) that hold a strong edge to
