@@ -104,6 +104,21 @@
 //! assert_eq!(gc_core::collect(), 1);
 //! ```
 //!
+//! # No invisible edges
+//!
+//! A `Gc` the collector cannot see is a cycle it can never free, so the
+//! places one could hide are compile errors rather than silent leaks:
+//!
+//! - `Rc<T>`, `Arc<T>` and their `Weak`s are accepted only around contents
+//!   that cannot reach a `Gc` (`Rc<str>`, `Rc<String>`, `Arc<[u8]>`).
+//!   `Rc<RefCell<Gc<Env>>>` fails with a message saying to hold it in a
+//!   `Gc` instead (shared ownership cannot report its edges: each owner
+//!   would report them again).
+//! - A `Box<dyn Fn ..>` does not implement [`Trace`]: a closure that
+//!   captures a `Gc` is a [`Closure`].
+//! - `#[gc(skip)]` opts a field out explicitly, for contents that hold no
+//!   `Gc` (or whose `Gc`s should count as roots).
+//!
 //! # Types that implement `Drop`
 //!
 //! The derive refuses a type that also implements `Drop`: a garbage cycle's

@@ -8,7 +8,6 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::rc::Rc;
 
 use common::{DropToken, Node, Tracker, contains, ring};
 use gc_core::{
@@ -109,16 +108,26 @@ fn get_referrers_of_an_untracked_object() {
         token: tracker.token(),
     });
     assert_eq!(ids(&get_referrers(&text)), [Gc::id(&holder)]);
-    // Untracked objects are never referrers: an `Rc` is an opaque leaf, so
-    // a `Gc<Rc<..>>` is untracked although it holds `holder` strongly.
-    let untracked_holder = Gc::new(Rc::new(holder.clone()));
+    // Untracked objects are never referrers: a skipped field is invisible,
+    // so an `Opaque` is untracked although it holds `holder` strongly.
+    let untracked_holder = Gc::new(Opaque {
+        inner: holder.clone(),
+    });
     assert!(!is_tracked(&untracked_holder));
+    assert!(Gc::ptr_eq(&untracked_holder.inner, &holder));
     assert_eq!(Gc::strong_count(&holder), 2);
     assert!(get_referrers(&holder).is_empty());
     drop(untracked_holder);
     drop(holder);
     assert!(get_referrers(&text).is_empty());
     tracker.assert_all_dropped_once();
+}
+
+/// An untracked holder: its one `Gc` is skipped.
+#[derive(Trace)]
+struct Opaque {
+    #[gc(skip)]
+    inner: Gc<Labelled>,
 }
 
 /// A tracked struct with an untracked referent and a list of nodes.

@@ -62,25 +62,41 @@ leaf!(
     std::cmp::Ordering,
 );
 
-/// Opaque leaves whose contents may hold `Gc`s that we must not report.
-macro_rules! opaque {
-    ($($ty:ident)::+) => {
+/// Shared-ownership pointers: leaves. Their contents are shared, so their
+/// edges cannot be reported (rule 1: each would be reported once per
+/// owner), and a `Gc` inside would be an edge the collector never sees: a
+/// cycle through it would leak silently. So they are accepted only around
+/// contents that cannot reach a `Gc` (`Rc<str>`, `Rc<String>`,
+/// `Arc<[u8]>`); `Rc<RefCell<Gc<Env>>>` is a compile error that says to use
+/// `Gc` (or `#[gc(skip)]` when the field holds no `Gc` after all).
+macro_rules! shared {
+    ($name:literal, $($ty:ident)::+) => {
         // SAFETY: reporting nothing is always allowed; the contents count as
         // externally referenced.
-        unsafe impl<T: ?Sized + 'static> Trace for $($ty)::+<T> {
+        unsafe impl<T: ?Sized + TraceMeta + 'static> Trace for $($ty)::+<T> {
             #[inline(always)]
             fn trace<V: Tracer>(&self, _tracer: &mut V) {}
         }
-        impl<T: ?Sized + 'static> TraceMeta for $($ty)::+<T> {
-            const TRACKED: bool = false;
+        impl<T: ?Sized + TraceMeta + 'static> TraceMeta for $($ty)::+<T> {
+            const TRACKED: bool = {
+                assert!(
+                    !T::TRACKED,
+                    concat!(
+                        "a `Gc` inside an `", $name, "` is an edge the collector cannot see, so ",
+                        "a cycle through it would never be freed: hold it in a `Gc` instead of an `",
+                        $name, "` (or mark the field `#[gc(skip)]` if it never holds a `Gc`)"
+                    )
+                );
+                false
+            };
         }
     };
 }
 
-opaque!(std::rc::Rc);
-opaque!(std::sync::Arc);
-opaque!(std::rc::Weak);
-opaque!(std::sync::Weak);
+shared!("Rc", std::rc::Rc);
+shared!("Arc", std::sync::Arc);
+shared!("rc::Weak", std::rc::Weak);
+shared!("sync::Weak", std::sync::Weak);
 
 // SAFETY: owns nothing.
 unsafe impl<T: ?Sized> Trace for PhantomData<T> {
