@@ -1,11 +1,25 @@
-//! [`Trace`] for std types.
+//! [`Trace`] and [`TraceMeta`] for std types. "Tracked" below is
+//! `TraceMeta::TRACKED`: whether values of the type can reach a `Gc`, so
+//! that an object holding one goes on the collector's lists.
 //!
-//! Leaves (numbers, strings, `Cell<T: Copy>`, `Rc`, `Arc`) own no `Gc` and
-//! are untracked. Containers forward to their elements, labelling each with
-//! its index. `Rc<T>` and `Arc<T>` are opaque: shared ownership would report
-//! one edge several times (a contract violation), so whatever they hold
-//! counts as externally referenced and is never collected through them.
+//! | types | tracked | edges |
+//! |---|---|---|
+//! | `()`, `bool`, `char`, integers, floats, `NonZero*`, `Wrapping<T>`/`Saturating<T>` of those, `String`, `str`, `&'static str`, `&'static [T]`, `Duration`, `Instant`, `SystemTime`, `PathBuf`, `OsString`, `CString`, `TypeId`, `Ordering`, IP and socket addresses, `PhantomData<T>`, `Cell<T: Copy>`, function pointers | no | none |
+//! | `Rc<T>`, `Arc<T>`, `rc::Weak<T>`, `sync::Weak<T>` | no | none; accepted only if `T` cannot reach a `Gc` (a compile error otherwise) |
+//! | `Box<T>`, `Box<[T]>`, `Box<str>`, `Pin<Box<T>>`, `Option<T>`, `Result<T, E>`, `RefCell<T>`, `OnceCell<T>`, `Reverse<T>`, `Wrapping<T>`, `Saturating<T>`, `Cow<'static, B>` (its owned half) | as `T` | `T`'s, unlabelled |
+//! | `Vec<T>`, `VecDeque<T>`, `LinkedList<T>`, `BinaryHeap<T>`, `BTreeSet<T>`, `HashSet<T>`, `[T; N]`, `[T]` | as `T` | each element, labelled `[i]` |
+//! | `HashMap<K, V>`, `BTreeMap<K, V>` | as `K` or `V` | `[i].key`, `[i].value` |
+//! | tuples (up to 12) | as any element | `.0`, `.1`, ... |
+//! | `Range<T>`, `RangeInclusive<T>`, `RangeFrom<T>`, `RangeTo<T>`, `RangeToInclusive<T>` | as `T` | `start`, `end` |
+//! | `Gc<T>` | yes | one strong edge |
+//! | `Weak<T>` | no | a weak edge (never keeps anything alive) |
+//! | `Object` | yes | one strong edge |
+//! | `Closure<F>` | yes | its captures, by name |
+//!
+//! A `RefCell` that is mutably borrowed while the collector runs is skipped
+//! (its contents count as referenced from outside, and survive).
 
+use std::borrow::Cow;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 use std::marker::PhantomData;
@@ -49,9 +63,20 @@ leaf!(
     std::num::NonZeroU16,
     std::num::NonZeroU32,
     std::num::NonZeroU64,
+    std::num::NonZeroU128,
     std::num::NonZeroUsize,
+    std::num::NonZeroI8,
+    std::num::NonZeroI16,
     std::num::NonZeroI32,
     std::num::NonZeroI64,
+    std::num::NonZeroI128,
+    std::num::NonZeroIsize,
+    std::net::IpAddr,
+    std::net::Ipv4Addr,
+    std::net::Ipv6Addr,
+    std::net::SocketAddr,
+    std::net::SocketAddrV4,
+    std::net::SocketAddrV6,
     std::time::Duration,
     std::time::Instant,
     std::time::SystemTime,
@@ -406,4 +431,118 @@ ref_fn_pointers! {
     (A 'a)
     (A 'a, B 'b)
     (A 'a, B 'b, C 'c)
+}
+
+// SAFETY: a `&'static [T]` is shared, not owned: it reports nothing
+// (rule 1). (Only `str` and slices: a blanket `&'static T` would make rustc
+// answer every missing impl with "consider borrowing here" instead of the
+// messages above.)
+unsafe impl<T: 'static> Trace for &'static [T] {
+    #[inline(always)]
+    fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+}
+
+impl<T: 'static> TraceMeta for &'static [T] {
+    const TRACKED: bool = false;
+}
+
+// SAFETY: the owned half forwards to the value it owns; the borrowed half
+// is a `&'static` that owns nothing.
+unsafe impl<B> Trace for Cow<'static, B>
+where
+    B: ?Sized + ToOwned + 'static,
+    B::Owned: Trace,
+{
+    #[inline]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        if let Cow::Owned(owned) = self {
+            owned.trace(tracer);
+        }
+    }
+}
+
+impl<B> TraceMeta for Cow<'static, B>
+where
+    B: ?Sized + ToOwned + 'static,
+    B::Owned: TraceMeta,
+{
+    const TRACKED: bool = <B::Owned as TraceMeta>::TRACKED;
+}
+
+/// Single-value wrappers: forward, unlabelled.
+macro_rules! wrapper {
+    ($($ty:ident)::+) => {
+        // SAFETY: forwards to the one value the wrapper owns.
+        unsafe impl<T: Trace> Trace for $($ty)::+<T> {
+            #[inline(always)]
+            fn trace<V: Tracer>(&self, tracer: &mut V) {
+                self.0.trace(tracer);
+            }
+        }
+
+        impl<T: TraceMeta> TraceMeta for $($ty)::+<T> {
+            const TRACKED: bool = T::TRACKED;
+        }
+    };
+}
+
+wrapper!(std::num::Wrapping);
+wrapper!(std::num::Saturating);
+
+// SAFETY: forwards to the one value the box owns (pinning changes nothing
+// for reading it).
+unsafe impl<T: ?Sized + TraceMeta> Trace for std::pin::Pin<Box<T>> {
+    #[inline]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        (**self).trace_value(tracer);
+    }
+}
+
+impl<T: ?Sized + TraceMeta> TraceMeta for std::pin::Pin<Box<T>> {
+    const TRACKED: bool = T::TRACKED;
+}
+
+/// Ranges: their bounds, labelled `start` and `end`.
+macro_rules! range {
+    ($ty:ident { $($field:ident),* }) => {
+        // SAFETY: forwards to each bound the range owns, once.
+        unsafe impl<T: Trace> Trace for std::ops::$ty<T> {
+            #[inline]
+            fn trace<V: Tracer>(&self, tracer: &mut V) {
+                $( tracer.field(stringify!($field), |t| self.$field.trace(t)); )*
+            }
+        }
+
+        impl<T: TraceMeta> TraceMeta for std::ops::$ty<T> {
+            const TRACKED: bool = T::TRACKED;
+        }
+    };
+}
+
+range!(Range { start, end });
+range!(RangeFrom { start });
+range!(RangeTo { end });
+range!(RangeToInclusive { end });
+
+// SAFETY: forwards to both bounds, once each.
+unsafe impl<T: Trace> Trace for std::ops::RangeInclusive<T> {
+    #[inline]
+    fn trace<V: Tracer>(&self, tracer: &mut V) {
+        tracer.field("start", |t| self.start().trace(t));
+        tracer.field("end", |t| self.end().trace(t));
+    }
+}
+
+impl<T: TraceMeta> TraceMeta for std::ops::RangeInclusive<T> {
+    const TRACKED: bool = T::TRACKED;
+}
+
+// SAFETY: owns nothing.
+unsafe impl Trace for std::ops::RangeFull {
+    #[inline(always)]
+    fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+}
+
+impl TraceMeta for std::ops::RangeFull {
+    const TRACKED: bool = false;
 }
