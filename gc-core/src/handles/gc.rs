@@ -17,6 +17,7 @@ use super::weak::Weak;
 use crate::collector::note_allocation;
 use crate::layout::alloc::allocate;
 use crate::layout::{GcBox, GcHeader, HeaderPtr, flags};
+use crate::lifecycle::dealloc::take_value;
 use crate::lifecycle::finalize::note_finalizer_object;
 use crate::lifecycle::release_typed;
 use crate::lifecycle::weakrefs::weak_count;
@@ -202,7 +203,120 @@ impl<T: 'static> Gc<T> {
     }
 }
 
+impl<T: 'static> Gc<T> {
+    /// The value, if this is the only strong handle (`Rc::try_unwrap`);
+    /// otherwise `Err(this)`. The object dies without its value being
+    /// dropped: its `Weak`s stop upgrading (their callbacks run), and its
+    /// finalizer will not run (the value lives on).
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let x = Gc::new(3);
+    /// assert_eq!(Gc::try_unwrap(x), Ok(3));
+    ///
+    /// let x = Gc::new(4);
+    /// let _y = x.clone();
+    /// assert_eq!(*Gc::try_unwrap(x).unwrap_err(), 4);
+    /// ```
+    pub fn try_unwrap(this: Self) -> Result<T, Self> {
+        let header = this.header();
+        if header.strong() != 1 || header.has(flags::CONDEMNED | flags::VALUE_DROPPED) {
+            return Err(this);
+        }
+        let this = ManuallyDrop::new(this);
+        // SAFETY: the only strong handle, given up here; the value is live.
+        Ok(unsafe { take_value(this.ptr) })
+    }
+
+    /// The value if this is the only strong handle, `None` otherwise (the
+    /// handle is dropped either way), as `Rc::into_inner`.
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let x = Gc::new(String::from("only"));
+    /// let y = x.clone();
+    /// assert_eq!(Gc::into_inner(y), None);
+    /// assert_eq!(Gc::into_inner(x).as_deref(), Some("only"));
+    /// ```
+    pub fn into_inner(this: Self) -> Option<T> {
+        Gc::try_unwrap(this).ok()
+    }
+
+    /// The value if this is the only strong handle, a clone of it otherwise
+    /// (`Rc::unwrap_or_clone`).
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let x = Gc::new(vec![1, 2]);
+    /// let y = x.clone();
+    /// assert_eq!(Gc::unwrap_or_clone(y), [1, 2]); // cloned: `x` remains
+    /// assert_eq!(Gc::unwrap_or_clone(x), [1, 2]); // moved out
+    /// ```
+    pub fn unwrap_or_clone(this: Self) -> T
+    where
+        T: Clone,
+    {
+        Gc::try_unwrap(this).unwrap_or_else(|gc| (*gc).clone())
+    }
+
+    /// Gives up the handle without decrementing the count, returning a
+    /// pointer to the value (`Rc::into_raw`). [`Gc::from_raw`] takes it back.
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let x = Gc::new(5_u8);
+    /// let raw = Gc::into_raw(x);
+    /// // SAFETY: `raw` came from `into_raw` and is taken back once.
+    /// let x = unsafe { Gc::from_raw(raw) };
+    /// assert_eq!(*x, 5);
+    /// ```
+    pub fn into_raw(this: Self) -> *const T {
+        let this = ManuallyDrop::new(this);
+        Gc::as_ptr(&this)
+    }
+
+    /// Takes back a handle given up by [`Gc::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` was returned by `Gc::<T>::into_raw` (the same `T`), on this
+    /// thread, and each such pointer is taken back at most once: the handle
+    /// it stands for is still counted, which keeps the object alive.
+    pub unsafe fn from_raw(ptr: *const T) -> Gc<T> {
+        let offset = std::mem::offset_of!(GcBox<T>, value);
+        // SAFETY: `ptr` points at the value field of a live `GcBox<T>`
+        // (caller); stepping back by its offset stays inside the box and
+        // keeps the pointer's provenance.
+        let boxed = unsafe { ptr.byte_sub(offset) }
+            .cast::<GcBox<T>>()
+            .cast_mut();
+        // SAFETY: non-null (derived from a box), and the strong count
+        // `into_raw` kept moves to the new handle.
+        unsafe { Gc::from_box(NonNull::new_unchecked(boxed)) }
+    }
+}
+
 impl<T: ?Sized + 'static> Gc<T> {
+    /// A pointer to the value (`Rc::as_ptr`); valid while a strong handle
+    /// lives. Stable for the object's life: the collector never moves
+    /// objects.
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let x = Gc::new(1_u32);
+    /// assert_eq!(Gc::as_ptr(&x), &*x as *const u32);
+    /// ```
+    pub fn as_ptr(this: &Self) -> *const T {
+        // SAFETY: a handle keeps the box allocated; the projection makes no
+        // reference.
+        unsafe { &raw const (*this.ptr.as_ptr()).value }
+    }
+
     /// Wraps a box pointer whose strong count already includes this handle.
     ///
     /// # Safety

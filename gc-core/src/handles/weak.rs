@@ -12,7 +12,7 @@ use std::ptr::NonNull;
 
 use crate::handles::Gc;
 use crate::layout::{GcBox, GcHeader, WeakCell, header_ref, short_type_name};
-use crate::lifecycle::weakrefs::{canonical_cell, new_cell};
+use crate::lifecycle::weakrefs::{canonical_cell, new_cell, weak_count};
 use crate::trace::{Trace, TraceMeta, Tracer};
 
 /// A weak reference (`weakref.ref(obj)`): it does not keep the object alive,
@@ -154,6 +154,48 @@ impl<T: ?Sized + 'static> Weak<T> {
     /// Number of strong handles to the object; 0 once it is dead.
     pub fn strong_count(&self) -> usize {
         self.target().map_or(0, GcHeader::strong)
+    }
+
+    /// Number of `Weak`s to the object, 0 once it is dead
+    /// (`rc::Weak::weak_count`).
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let x = Gc::new(1);
+    /// let w = Gc::downgrade(&x);
+    /// let _w2 = w.clone();
+    /// assert_eq!(w.weak_count(), 2);
+    /// drop(x);
+    /// assert_eq!(w.weak_count(), 0);
+    /// ```
+    pub fn weak_count(&self) -> usize {
+        self.target().map_or(0, weak_count)
+    }
+
+    /// Whether both refer to the same object, or are both
+    /// [`Weak::new`]s (`rc::Weak::ptr_eq`). `Weak`s of dead objects are
+    /// equal only to clones of themselves: the dead object's address may
+    /// hold another object by now.
+    ///
+    /// ```
+    /// use gc_core::{Gc, Weak};
+    ///
+    /// let x = Gc::new(1);
+    /// let (a, b) = (Gc::downgrade(&x), Gc::downgrade_with(&x, || {}));
+    /// assert!(a.ptr_eq(&b));
+    /// assert!(!a.ptr_eq(&Gc::downgrade(&Gc::new(1))));
+    /// assert!(Weak::<u8>::new().ptr_eq(&Weak::new()));
+    /// ```
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        match (self.cell(), other.cell()) {
+            (None, None) => true,
+            (Some(a), Some(b)) => {
+                std::ptr::eq(a, b)
+                    || matches!((a.target.get(), b.target.get()), (Some(x), Some(y)) if x == y)
+            }
+            _ => false,
+        }
     }
 
     /// Whether the object is still alive.

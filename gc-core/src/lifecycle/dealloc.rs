@@ -161,6 +161,55 @@ pub(crate) unsafe fn free_box(h: HeaderPtr) {
     unsafe { deallocate(base, layout) };
 }
 
+/// The last strong handle takes the value out of its box (`Gc::try_unwrap`):
+/// the object dies without its value being dropped. Its weak references
+/// are cleared (their callbacks run once the box is freed), it is
+/// untracked, its finalizer is marked as run (the value lives on as a plain
+/// `T`, as `Rc::try_unwrap` runs no `Drop`), and the box is freed.
+///
+/// A panic from a callback propagates after the object is gone; the value
+/// is dropped by the unwinding.
+///
+/// # Safety
+///
+/// `ptr` is a live box whose strong count is 1, held by the caller, whose
+/// value is not condemned nor dropped; the caller gives up that handle.
+pub(crate) unsafe fn take_value<T>(ptr: NonNull<GcBox<T>>) -> T {
+    let h: HeaderPtr = ptr.cast();
+    // SAFETY: live (caller).
+    let header = unsafe { header_ref(h) };
+    debug_assert!(header.strong() == 1 && !header.has(flags::CONDEMNED | flags::VALUE_DROPPED));
+    header.dec_strong();
+    let mut callbacks = PendingCallbacks::default();
+    clear_weakrefs(header, &mut callbacks);
+    if header.has(flags::TRACKED) {
+        // SAFETY: tracked, and its value is leaving the box.
+        unsafe { untrack(h, heap()) };
+    }
+    if header.vtable.finalize.is_some() && !header.has(flags::FINALIZED) {
+        super::finalize::mark_finalized(header);
+    }
+    header.set(flags::VALUE_DROPPED);
+    // SAFETY: the value is live and read exactly once; `VALUE_DROPPED` (set
+    // above) keeps anything from touching it again.
+    let value = unsafe { std::ptr::read(&raw const (*ptr.as_ptr()).value) };
+    // SAFETY: no handle is left, the value was moved out, the weak cells
+    // are cleared and the object is unlinked.
+    unsafe { free_box(h) };
+    let mut panic = None;
+    callbacks.run(|payload| {
+        if panic.is_none() {
+            panic = Some(payload);
+        } else {
+            drop_payload(payload);
+        }
+    });
+    if let Some(payload) = panic {
+        resume_unwind(payload);
+    }
+    value
+}
+
 /// An owned strong reference to a type-erased object, counted as an
 /// introspection handle (`GcHeader::objects`): the reference `gc.garbage`,
 /// the tools' search queues and `Object` hold. Introspection handles never
