@@ -139,3 +139,59 @@ fn weak_ptr_eq_and_counts() {
     assert!(Weak::<u64>::new().ptr_eq(&Weak::new()));
     assert!(!Weak::<u64>::new().ptr_eq(&c));
 }
+
+#[derive(Trace)]
+struct Window {
+    me: Weak<Window>,
+    children: RefCell<Vec<Gc<Window>>>,
+    token: DropToken,
+}
+
+#[test]
+fn new_cyclic_builds_a_self_referential_object() {
+    collect();
+    let tracker = Tracker::new();
+    let before = count_objects(None);
+    let window = Gc::new_cyclic(|me| {
+        assert!(me.upgrade().is_none(), "not alive until new_cyclic returns");
+        assert_eq!(me.strong_count(), 0);
+        // A collection while the value is being made does not see it.
+        assert_eq!(collect(), 0);
+        Window {
+            me: me.clone(),
+            children: RefCell::new(Vec::new()),
+            token: tracker.token(),
+        }
+    });
+    assert!(Gc::ptr_eq(&window.me.upgrade().unwrap(), &window));
+    assert!(gc_core::is_tracked(&window));
+    assert_eq!(count_objects(None), before + 1);
+    assert_eq!(Gc::weak_count(&window), 1);
+    // A weak self-reference is no cycle: reference counting frees it.
+    let probe = window.me.clone();
+    drop(window);
+    assert!(probe.upgrade().is_none());
+    assert_eq!(tracker.dropped(), 1);
+    assert_eq!(collect(), 0);
+}
+
+#[test]
+fn new_cyclic_whose_closure_panics_makes_nothing_and_its_weaks_stay_dead() {
+    let smuggled: RefCell<Option<Weak<Window>>> = RefCell::new(None);
+    let tracker = Tracker::new();
+    let before = count_objects(None);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Gc::new_cyclic(|me: &Weak<Window>| -> Window {
+            *smuggled.borrow_mut() = Some(me.clone());
+            let _token = tracker.token();
+            panic!("no window today");
+        })
+    }));
+    assert!(result.is_err());
+    let weak = smuggled.borrow_mut().take().unwrap();
+    assert!(weak.upgrade().is_none());
+    assert_eq!(weak.strong_count(), 0);
+    assert_eq!(weak.weak_count(), 0, "the box is gone; the cell is cleared");
+    assert_eq!(count_objects(None), before);
+    tracker.assert_all_dropped_once();
+}

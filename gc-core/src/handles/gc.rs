@@ -19,8 +19,10 @@ use crate::layout::alloc::allocate;
 use crate::layout::{GcBox, GcHeader, HeaderPtr, flags};
 use crate::lifecycle::dealloc::take_value;
 use crate::lifecycle::finalize::note_finalizer_object;
+use crate::lifecycle::free_box;
 use crate::lifecycle::release_typed;
 use crate::lifecycle::weakrefs::weak_count;
+use crate::lifecycle::weakrefs::{PendingCallbacks, clear_weakrefs};
 use crate::trace::{Trace, TraceMeta, Tracer};
 
 /// A strong, reference-counted pointer to a value on this thread's heap:
@@ -200,6 +202,84 @@ impl<T: 'static> Gc<T> {
             ptr: h.cast(),
             _owns: PhantomData,
         }
+    }
+}
+
+impl<T: TraceMeta + 'static> Gc<T> {
+    /// Builds an object that refers to itself (`Rc::new_cyclic`): `data_fn`
+    /// gets a [`Weak`] to the object being made and returns its value,
+    /// which may keep that `Weak` (and clones of it). Until `new_cyclic`
+    /// returns, the `Weak` does not upgrade. If `data_fn` panics, nothing
+    /// is made and the `Weak`s it handed out stay dead.
+    ///
+    /// ```
+    /// use gc_core::{Gc, Trace, Weak};
+    ///
+    /// #[derive(Trace)]
+    /// struct Window {
+    ///     title: String,
+    ///     me: Weak<Window>,
+    /// }
+    ///
+    /// let window = Gc::new_cyclic(|me| Window { title: "main".into(), me: me.clone() });
+    /// assert!(Gc::ptr_eq(&window.me.upgrade().unwrap(), &window));
+    /// ```
+    pub fn new_cyclic<F: FnOnce(&Weak<T>) -> T>(data_fn: F) -> Gc<T> {
+        let heap = if T::TRACKED { note_allocation() } else { None };
+        let ptr = allocate(Layout::new::<GcBox<T>>()).cast::<GcBox<T>>();
+        let bits = if T::TRACKED { flags::DEEP_DROP } else { 0 };
+        // SAFETY: the header's place in the fresh allocation; the value is
+        // written later.
+        unsafe {
+            (&raw mut (*ptr.as_ptr()).header).write(GcHeader::new(VTableOf::<T>::VTABLE, bits))
+        };
+        // SAFETY: as above, now initialised.
+        let header = unsafe { ptr.cast::<GcHeader>().as_ref() };
+        // No strong handle yet: `Weak`s to it do not upgrade, and nothing
+        // reads the value (the box is on no list).
+        header.dec_strong();
+        // SAFETY: the box is allocated with its header; a weak cell reads
+        // and writes only the header.
+        let weak = unsafe { Weak::to(ptr) };
+        let unfinished = Unfinished(ptr.cast());
+        let value = data_fn(&weak);
+        std::mem::forget(unfinished);
+        // SAFETY: the value's place in the box, not yet initialised.
+        unsafe { (&raw mut (*ptr.as_ptr()).value).write(value) };
+        header.inc_strong();
+        if let Some(heap) = heap {
+            header.set(flags::TRACKED);
+            // SAFETY: the box is live, with its value, and on no list.
+            unsafe { heap.generations[0].head.push_back(ptr.cast()) };
+        }
+        if T::__HAS_FINALIZER {
+            note_finalizer_object();
+        }
+        drop(weak);
+        Gc {
+            ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
+/// A box whose value `new_cyclic`'s closure has not returned yet: if the
+/// closure panics, its weak references are cleared (the `Weak`s it handed
+/// out stay dead) and the box is freed without a value to drop.
+struct Unfinished(HeaderPtr);
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        // SAFETY: the box is allocated with its header (see `new_cyclic`).
+        let header = unsafe { self.0.as_ref() };
+        let mut callbacks = PendingCallbacks::default();
+        clear_weakrefs(header, &mut callbacks);
+        // A cell made by `downgrade` has no callback, and no other kind can
+        // exist without a `Gc`: nothing to run, but release the cells'
+        // pending handles.
+        callbacks.run(drop);
+        // SAFETY: no strong handle, no value, no weak cell, on no list.
+        unsafe { free_box(self.0) };
     }
 }
 
