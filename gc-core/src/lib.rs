@@ -198,7 +198,7 @@ pub use gcmodule::{
     set_finalizer_policy, set_threshold, take_garbage, unfreeze,
 };
 
-pub use handles::{AsObject, Gc, Object, ReferenceError, Weak};
+pub use handles::{AsObject, Gc, GcMut, Object, ReferenceError, Weak};
 pub use heap::{CallbackId, CollectionInfo, DebugFlags, FinalizerPolicy, GenerationStats, Phase};
 pub use trace::{DropOk, Finalize, Trace, TraceMeta, Tracer};
 

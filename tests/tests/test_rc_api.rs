@@ -195,3 +195,90 @@ fn new_cyclic_whose_closure_panics_makes_nothing_and_its_weaks_stay_dead() {
     assert_eq!(count_objects(None), before);
     tracker.assert_all_dropped_once();
 }
+
+#[test]
+fn get_mut_takes_the_object_off_the_lists_for_the_borrow() {
+    collect();
+    let tracker = Tracker::new();
+    let child = Gc::new_cyclic(|me| Window {
+        me: me.clone(),
+        children: RefCell::new(Vec::new()),
+        token: tracker.token(),
+    });
+    let mut parent = Gc::new(Window {
+        me: Weak::new(),
+        children: RefCell::new(vec![child]),
+        token: tracker.token(),
+    });
+    let before = count_objects(None);
+    {
+        let mut borrowed = Gc::get_mut(&mut parent).expect("one handle, no Weak");
+        assert_eq!(
+            count_objects(None),
+            before - 1,
+            "off the lists while borrowed"
+        );
+        // Collections and introspection meanwhile never read the value...
+        assert_eq!(collect(), 0);
+        assert!(gc_core::get_objects(None).iter().all(|o| {
+            !o.is::<Window>()
+                || o.downcast::<Window>()
+                    .is_some_and(|w| w.children.borrow().is_empty())
+        }));
+        // ...which can change freely, and whose child survives: it is
+        // reachable from the borrowed object (its edge was not subtracted).
+        borrowed.children.get_mut().push(Gc::new(Window {
+            me: Weak::new(),
+            children: RefCell::new(Vec::new()),
+            token: tracker.token(),
+        }));
+    }
+    assert_eq!(
+        count_objects(None),
+        before + 1,
+        "back on the lists, plus the new child"
+    );
+    assert!(gc_core::is_tracked(&parent));
+    assert_eq!(parent.children.borrow().len(), 2);
+    // A cycle through the object is found again once it is tracked.
+    let first = parent.children.borrow()[0].clone();
+    first.children.borrow_mut().push(parent.clone());
+    drop((first, parent));
+    assert_eq!(collect(), 3);
+    tracker.assert_all_dropped_once();
+}
+
+#[test]
+fn get_mut_needs_the_only_handle_and_no_weak_and_make_mut_clones_otherwise() {
+    let mut a = Gc::new(vec![1_u8]);
+    let b = a.clone();
+    assert!(Gc::get_mut(&mut a).is_none());
+    Gc::make_mut(&mut a).push(2);
+    assert_eq!((&a[..], &b[..]), (&[1, 2][..], &[1][..]));
+    assert!(!Gc::ptr_eq(&a, &b));
+    let w = Gc::downgrade(&a);
+    assert!(
+        Gc::get_mut(&mut a).is_none(),
+        "a Weak could upgrade meanwhile"
+    );
+    Gc::make_mut(&mut a).push(3); // clones again: the Weak keeps the old
+    assert_eq!(w.upgrade().map(|old| old.len()), None);
+    assert_eq!(&a[..], [1, 2, 3]);
+    let mut c = Gc::new(7_u32);
+    *Gc::make_mut(&mut c) += 1; // unique: no clone
+    assert_eq!(*c, 8);
+}
+
+#[test]
+fn a_forgotten_get_mut_guard_leaves_the_object_untracked() {
+    let tracker = Tracker::new();
+    let mut w = Gc::new(Window {
+        me: Weak::new(),
+        children: RefCell::new(Vec::new()),
+        token: tracker.token(),
+    });
+    std::mem::forget(Gc::get_mut(&mut w).unwrap());
+    assert!(!gc_core::is_tracked(&w));
+    drop(w);
+    tracker.assert_all_dropped_once();
+}

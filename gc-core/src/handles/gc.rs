@@ -15,7 +15,9 @@ use super::object::{AsObject, Object, sealed};
 use super::vtable::VTableOf;
 use super::weak::Weak;
 use crate::collector::note_allocation;
+use crate::heap::heap;
 use crate::layout::alloc::allocate;
+use crate::layout::list::unlink;
 use crate::layout::{GcBox, GcHeader, HeaderPtr, flags};
 use crate::lifecycle::dealloc::take_value;
 use crate::lifecycle::finalize::note_finalizer_object;
@@ -377,6 +379,132 @@ impl<T: 'static> Gc<T> {
         // SAFETY: non-null (derived from a box), and the strong count
         // `into_raw` kept moves to the new handle.
         unsafe { Gc::from_box(NonNull::new_unchecked(boxed)) }
+    }
+}
+
+impl<T: 'static> Gc<T> {
+    /// A unique, mutable borrow of the value, if this is the only handle
+    /// and no `Weak` exists (`Rc::get_mut`).
+    ///
+    /// It is a guard ([`GcMut`]) rather than a plain `&mut T`: while it
+    /// lives, the object is taken off the collector's lists, so that no
+    /// collection or introspection (which a `collect()` in the borrow's
+    /// scope would run) reads the value through a shared reference. It is
+    /// referenced only by this handle, so it cannot be garbage meanwhile.
+    /// Dropping the guard puts it back. (Forgetting the guard leaves the
+    /// object untracked: cycles through it are then never found.)
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let mut x = Gc::new(vec![1]);
+    /// Gc::get_mut(&mut x).unwrap().push(2);
+    /// assert_eq!(*x, [1, 2]);
+    /// let y = x.clone();
+    /// assert!(Gc::get_mut(&mut x).is_none());
+    /// drop(y);
+    /// let w = Gc::downgrade(&x);
+    /// assert!(Gc::get_mut(&mut x).is_none(), "a Weak could upgrade");
+    /// # drop(w);
+    /// ```
+    pub fn get_mut(this: &mut Self) -> Option<GcMut<'_, T>> {
+        let header = this.header();
+        let unique = header.strong() == 1
+            && header.weakrefs.get().is_null()
+            && !header.has(flags::CONDEMNED | flags::VALUE_DROPPED);
+        if !unique {
+            return None;
+        }
+        debug_assert!(
+            !header.has(flags::COLLECTING),
+            "a held object is on no scratch list"
+        );
+        let generation = header.generation();
+        if generation.is_some() {
+            // SAFETY: tracked, so on a generation (or the permanent) list.
+            unsafe { unlink(Gc::header_ptr(this)) };
+            header.clear(flags::TRACKED);
+        }
+        Some(GcMut {
+            gc: this,
+            generation,
+        })
+    }
+
+    /// A unique, mutable borrow of the value, cloning it into a new object
+    /// first if other handles (or `Weak`s) share this one (`Rc::make_mut`).
+    ///
+    /// ```
+    /// use gc_core::Gc;
+    ///
+    /// let mut a = Gc::new(String::from("x"));
+    /// let b = a.clone();
+    /// Gc::make_mut(&mut a).push('!'); // `a` now has its own copy
+    /// assert_eq!((a.as_str(), b.as_str()), ("x!", "x"));
+    /// ```
+    pub fn make_mut(this: &mut Self) -> GcMut<'_, T>
+    where
+        T: Clone + TraceMeta,
+    {
+        if Gc::get_mut(this).is_none() {
+            *this = Gc::new((**this).clone());
+        }
+        Gc::get_mut(this).expect("a fresh object has one handle and no Weak")
+    }
+}
+
+/// A unique, mutable borrow of a `Gc`'s value, from [`Gc::get_mut`] or
+/// [`Gc::make_mut`]. The object is off the collector's lists while the
+/// guard lives, and back when it is dropped.
+pub struct GcMut<'a, T: 'static> {
+    gc: &'a mut Gc<T>,
+    /// The list the object left (its generation, 3 = permanent), if it was
+    /// tracked.
+    generation: Option<usize>,
+}
+
+impl<T: 'static> Deref for GcMut<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.gc
+    }
+}
+
+impl<T: 'static> std::ops::DerefMut for GcMut<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the only handle is borrowed mutably by this guard, no
+        // `Weak` exists, and the object is on no list, so nothing else can
+        // reach the value while the borrow lives.
+        unsafe { &mut (*self.gc.ptr.as_ptr()).value }
+    }
+}
+
+impl<T: 'static> Drop for GcMut<'_, T> {
+    fn drop(&mut self) {
+        let Some(generation) = self.generation else {
+            return;
+        };
+        let Some(heap) = heap() else {
+            // The thread's heap is gone: the object stays untracked.
+            return;
+        };
+        let h = Gc::header_ptr(self.gc);
+        let list = match heap.generations.get(generation) {
+            Some(g) => &g.head,
+            None => &heap.permanent,
+        };
+        // SAFETY: the box is live and on no list; the head is initialised.
+        unsafe { list.push_back(h) };
+        let header = self.gc.header();
+        header.set_generation(generation as u32);
+        header.set(flags::TRACKED);
+    }
+}
+
+impl<T: fmt::Debug + 'static> fmt::Debug for GcMut<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
     }
 }
 

@@ -14,7 +14,7 @@ mod unsize;
 pub(crate) mod vtable;
 pub(crate) mod weak;
 
-pub use gc::Gc;
+pub use gc::{Gc, GcMut};
 pub(crate) use object::sealed;
 pub use object::{AsObject, Object};
 pub use weak::{ReferenceError, Weak};
