@@ -75,7 +75,11 @@ fn try_unwrap_fails_while_another_handle_exists_even_a_cycle_or_the_garbage_list
     assert_eq!(collect(), 1);
     set_debug(DebugFlags::empty());
     let kept = gc_core::take_garbage();
-    let a = kept[0].downcast::<Node>().unwrap();
+    let mut a = kept[0].downcast::<Node>().unwrap();
+    assert!(
+        Gc::get_mut(&mut a).is_none(),
+        "in a garbage cycle kept by SAVEALL: the list and the cycle hold it"
+    );
     assert!(
         weak.upgrade().is_some(),
         "kept for its finalizer, it keeps its weak references (as in CPython)"
