@@ -165,14 +165,18 @@ fn expand(input: &Input<'_>) -> TokenStream {
 }
 
 /// The `TRACKED` expression: `<F1 as TraceMeta>::TRACKED || <F2 as TraceMeta>::TRACKED || ...` over
-/// the traced field types, each listed once, with mentions of the type itself replaced by `()`
-/// (see `recursive.rs`); `false` if nothing is traced.
+/// the traced field types, each listed once, with mentions of the type itself replaced by a
+/// placeholder of the same name declared in the expression's block (see `recursive.rs`);
+/// `false` if nothing is traced.
 fn tracked(input: &Input<'_>, traced: &[&Field<'_>], meta: &TokenStream) -> TokenStream {
-    let placeholder = recursive::placeholder();
+    let ident = input.ident();
+    let placeholder = recursive::placeholder(ident);
     let mut seen = std::collections::HashSet::new();
     let mut terms = Vec::new();
+    let mut mentions_self = false;
     for field in traced {
-        let replaced = recursive::replace_self(field.ty, input.ident(), &placeholder);
+        let replaced = recursive::replace_self(field.ty, ident, &placeholder);
+        mentions_self |= replaced.is_some();
         let ty = replaced.as_ref().unwrap_or(field.ty);
         let term = quote_spanned!(field.ty.span()=> <#ty as #meta>::TRACKED);
         if seen.insert(term.to_string()) {
@@ -180,10 +184,30 @@ fn tracked(input: &Input<'_>, traced: &[&Field<'_>], meta: &TokenStream) -> Toke
         }
     }
     if terms.is_empty() {
-        quote!(false)
-    } else {
-        quote!(#(#terms)||*)
+        return quote!(false);
     }
+    if !mentions_self {
+        return quote!(#(#terms)||*);
+    }
+    let krate = input.crate_path();
+    quote! {{
+        /// Stands for the type itself in `TRACKED`: owns no `Gc`.
+        #[allow(dead_code)]
+        #[derive(
+            ::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug,
+            ::core::default::Default, ::core::cmp::PartialEq, ::core::cmp::Eq,
+            ::core::cmp::PartialOrd, ::core::cmp::Ord, ::core::hash::Hash,
+        )]
+        struct #ident;
+        unsafe impl #krate::Trace for #ident {
+            #[inline]
+            fn trace<__V: #krate::Tracer>(&self, _: &mut __V) {}
+        }
+        impl #meta for #ident {
+            const TRACKED: bool = false;
+        }
+        #(#terms)||*
+    }}
 }
 
 /// One `Tracer::field(__tracer, "label", |__t| <FieldTy as TraceMeta>::__trace(<place>, __t));`

@@ -77,8 +77,31 @@
 //!     }
 //!     #[automatically_derived]
 //!     impl ::gc_core::TraceMeta for Node {
-//!         const TRACKED: bool = <Option<Gc<()>> as ::gc_core::TraceMeta>::TRACKED
-//!             || <String as ::gc_core::TraceMeta>::TRACKED;
+//!         const TRACKED: bool = {
+//!             /// Stands for the type itself in `TRACKED`: owns no `Gc`.
+//!             #[allow(dead_code)]
+//!             #[derive(
+//!                 ::core::clone::Clone,
+//!                 ::core::marker::Copy,
+//!                 ::core::fmt::Debug,
+//!                 ::core::default::Default,
+//!                 ::core::cmp::PartialEq,
+//!                 ::core::cmp::Eq,
+//!                 ::core::cmp::PartialOrd,
+//!                 ::core::cmp::Ord,
+//!                 ::core::hash::Hash,
+//!             )]
+//!             struct Node;
+//!             unsafe impl ::gc_core::Trace for Node {
+//!                 #[inline]
+//!                 fn trace<__V: ::gc_core::Tracer>(&self, _: &mut __V) {}
+//!             }
+//!             impl ::gc_core::TraceMeta for Node {
+//!                 const TRACKED: bool = false;
+//!             }
+//!             <Option<Gc<Node>> as ::gc_core::TraceMeta>::TRACKED
+//!                 || <String as ::gc_core::TraceMeta>::TRACKED
+//!         };
 //!     }
 //!     #[allow(non_camel_case_types)]
 //!     trait TypeDerivingTraceMustNotImplementDrop_UseGcFinalizeInstead {}
@@ -96,7 +119,7 @@
 //! - `TRACKED`, in the `TraceMeta` impl (separate so that `Trace` stays dyn-compatible and
 //!   `trait Shape: Trace` can be a trait object), is `true` when some traced field's type can
 //!   reach a `Gc`, so that objects of types that never can (here, if `next` were skipped) stay
-//!   off the collector's lists. The `()` in place of `Node` is explained in
+//!   off the collector's lists. The unit struct `Node` declared inside it is explained in
 //!   [Recursive types](#recursive-types).
 //! - With `#[gc(finalize)]`, the `TraceMeta` impl also sets `__HAS_FINALIZER` and forwards
 //!   `__finalize` to `Finalize::finalize`.
@@ -129,9 +152,11 @@
 //!
 //! `TRACKED` is a constant computed from the fields' `TRACKED`. For a field that mentions the
 //! type itself (`Box<Self>`, `Option<Gc<Node>>`, `Vec<Expr>` in `enum Expr`), the derive
-//! evaluates the field's type with each such mention replaced by `()`, whose `TRACKED` is
-//! `false`: `Option<Gc<()>>` is `true` (a `Gc` is tracked whatever it points to), `Box<()>` is
-//! `false`. Using the real type would make the constant depend on itself, which rustc rejects
+//! evaluates the field's type with each such mention standing for a placeholder: a unit struct
+//! with the type's own name (generic arguments dropped), declared in the block of `TRACKED`,
+//! whose `TRACKED` is `false`. `Option<Gc<Node>>` is then `true` (a `Gc` is tracked whatever it
+//! points to), `Box<Expr>` `false`; and a diagnostic about such a field names the user's type,
+//! not a stand-in. Using the real type would make the constant depend on itself, which rustc rejects
 //! (E0391, "cycle detected when const-evaluating"). The result is exact, not a guess: a value
 //! can reach a `Gc` through itself only if it can reach one without going through itself.
 //!

@@ -4,18 +4,19 @@
 //! `Self::TRACKED` is an `||` over the fields' `TRACKED`. Written naively, a field of type
 //! `Box<Expr>` in `enum Expr` makes `Expr::TRACKED` depend on itself, which rustc rejects as a
 //! cycle in const evaluation (E0391). The derive instead evaluates such a field's type with each
-//! mention of the type replaced by `()`, whose `TRACKED` is `false`: `Box<Expr>` becomes
-//! `Box<()>` (`false`) and `Option<Gc<Node>>` becomes `Option<Gc<()>>` (`true`, since a `Gc` is
-//! tracked whatever it points to). Simply leaving such fields out would be wrong for the most
+//! mention of the type replaced by a placeholder whose `TRACKED` is `false`: a unit struct with
+//! the type's own name, declared in the block of the `TRACKED` expression (so diagnostics read
+//! in the user's terms). `Box<Expr>` is then `false` and `Option<Gc<Node>>` `true`, since a
+//! `Gc` is tracked whatever it points to. Simply leaving such fields out would be wrong for the most
 //! common case of all, `next: Option<Gc<Self>>`, the only field that makes a `Node` tracked.
 //!
 //! That is exact, not an approximation. "Can a value reach a `Gc`?" is the least fixed point of
 //! `TRACKED = f1(TRACKED) || f2(TRACKED) || ...`, each `fi` monotone; starting from `false`,
 //! one step gives `f1(false) || f2(false) || ...`, and if that is `false` it is already a fixed
 //! point. Replacing the mentions by a type whose `TRACKED` is `false` computes exactly that step.
-//! `()` serves as that type because it needs no generated code, names nothing a user could
-//! shadow, and satisfies any bound a container's impl may put on its elements (`Ord`, `Hash`,
-//! `Default`, ...); the runtime implements `Trace` for it with `TRACKED = false`.
+//! The placeholder derives the std traits a container's definition may require of its elements
+//! (`Ord`, `Hash`, `Default`, ...), and implements `Trace` and `TraceMeta` with
+//! `TRACKED = false`. It drops the mention's generic arguments (`Tree<T>` becomes `Tree`).
 //!
 //! Only syntactic mentions are seen: `Self`, or the type's bare name (`Expr`, `Expr<T>`). A path
 //! such as `crate::ast::Expr`, a type alias, or mutual recursion (`A` holds `Box<B>`, `B` holds
@@ -24,9 +25,11 @@
 use syn::visit_mut::{self, VisitMut};
 use syn::{Ident, Type};
 
-/// The stand-in for the type itself in `TRACKED`: `()`.
-pub(crate) fn placeholder() -> Type {
-    syn::parse_quote!(())
+/// The stand-in for the type itself in `TRACKED`: a unit struct of the same name, without
+/// generic arguments, declared in the `TRACKED` expression's block (`expand::tracked`), so that
+/// a diagnostic about a field type reads `Vec<Expr>`, not `Vec<()>`.
+pub(crate) fn placeholder(ident: &Ident) -> Type {
+    syn::parse_quote!(#ident)
 }
 
 /// `ty` with every mention of the type named `ident` replaced by `replacement`, or `None` if
@@ -44,7 +47,7 @@ pub(crate) fn replace_self(ty: &Type, ident: &Ident, replacement: &Type) -> Opti
 
 /// Whether `ty` mentions the type named `ident`.
 pub(crate) fn mentions_self(ty: &Type, ident: &Ident) -> bool {
-    replace_self(ty, ident, &placeholder()).is_some()
+    replace_self(ty, ident, &placeholder(ident)).is_some()
 }
 
 struct Replacer<'a> {

@@ -57,11 +57,19 @@ fn messages(input: TokenStream) -> Vec<String> {
     }
 }
 
-/// The `TRACKED` initializer of an expansion.
+/// The `TRACKED` expression of an expansion: after the placeholder's items, when the type
+/// mentions itself (the initializer is then a block).
 fn tracked(output: &str) -> &str {
     let start = output.find("constTRACKED:bool=").expect("no TRACKED") + 18;
-    let end = start + output[start..].find(';').expect("unterminated TRACKED");
-    &output[start..end]
+    let rest = &output[start..];
+    if let Some(block) = rest.strip_prefix('{') {
+        let marker = "constTRACKED:bool=false;}";
+        let after = block.find(marker).expect("no placeholder") + marker.len();
+        let end = after + block[after..].find('}').expect("unterminated block");
+        return &block[after..end];
+    }
+    let end = rest.find(';').expect("unterminated TRACKED");
+    &rest[..end]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -80,11 +88,11 @@ fn named_struct() {
         &output,
         "#[automatically_derived] unsafe impl ::gc_core::Trace for Node {",
     );
-    // The self-mention is replaced by `()`, not dropped: `next` is what makes a `Node` tracked.
+    // The self-mention is replaced by the placeholder `Node`, not dropped: `next` is what makes a `Node` tracked.
     assert_eq!(
         tracked(&output),
         squash(
-            "<Option<Gc<()>> as ::gc_core::TraceMeta>::TRACKED \
+            "<Option<Gc<Node>> as ::gc_core::TraceMeta>::TRACKED \
              || <String as ::gc_core::TraceMeta>::TRACKED"
         )
     );
@@ -186,12 +194,14 @@ fn self_mentions_are_replaced_in_tracked_only() {
     assert_eq!(
         tracked(&output),
         squash(
-            "<Option<Box<()>> as ::gc_core::TraceMeta>::TRACKED \
-             || <Vec<((), Gc<u8>)> as ::gc_core::TraceMeta>::TRACKED \
+            "<Option<Box<List>> as ::gc_core::TraceMeta>::TRACKED \
+             || <Vec<(List, Gc<u8>)> as ::gc_core::TraceMeta>::TRACKED \
              || <other::List as ::gc_core::TraceMeta>::TRACKED \
-             || <Box<()> as ::gc_core::TraceMeta>::TRACKED"
+             || <Box<List> as ::gc_core::TraceMeta>::TRACKED"
         )
     );
+    // The placeholder is a unit struct named like the type, declared in the block.
+    assert_contains(&output, "struct List;");
     // `trace` uses the real types.
     assert_contains(
         &output,
@@ -285,7 +295,7 @@ fn recursive_enum() {
     assert_eq!(
         tracked(&output),
         squash(
-            "<u32 as ::gc_core::TraceMeta>::TRACKED || <Box<()> as ::gc_core::TraceMeta>::TRACKED"
+            "<u32 as ::gc_core::TraceMeta>::TRACKED || <Box<Expr> as ::gc_core::TraceMeta>::TRACKED"
         )
     );
 }
