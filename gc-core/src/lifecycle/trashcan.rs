@@ -8,14 +8,15 @@
 //! destruction drains that stack before it returns. A chain of any length is
 //! then dropped in bounded stack space.
 
-use super::dealloc::free_box;
 use crate::heap::LOCAL;
 use crate::layout::alloc::deallocate;
 use crate::layout::list::{next_raw, set_next_raw};
 use std::alloc::Layout;
 use std::ptr::NonNull;
 
-use crate::layout::{GcBox, GcHeader, HeaderPtr, Link, allocation_of, flags, header_ref};
+use crate::layout::{
+    GcBox, GcHeader, HeaderPtr, Link, allocation, allocation_of, flags, header_ref,
+};
 
 /// Nested destructions allowed before deferring. Each level costs a few
 /// hundred bytes of stack, so this fits in a 256 KiB thread stack with room
@@ -110,7 +111,7 @@ impl Drop for Free {
     fn drop(&mut self) {
         // SAFETY: the value is dropped (or its drop unwound), no handle
         // exists and there are no weak cells; this is where and how the box
-        // was allocated (`allocation_of`).
+        // was allocated (`allocation_of`, `allocation`).
         unsafe { deallocate(self.0, self.1) };
     }
 }
@@ -164,19 +165,15 @@ impl Drop for DepthGuard {
 ///
 /// As [`destroy`].
 unsafe fn drop_and_free(h: HeaderPtr) {
-    struct Release(HeaderPtr);
-    impl Drop for Release {
-        fn drop(&mut self) {
-            // SAFETY: the value is dropped (or its drop unwound, which also
-            // ends its life), no handle exists and the weak cells are cleared.
-            unsafe { free_box(self.0) };
-        }
-    }
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
+    debug_assert!(header.weakrefs.get().is_null());
+    // Read before the value is dropped.
+    // SAFETY: allocated (caller).
+    let (base, layout) = unsafe { allocation(h) };
     header.set(flags::VALUE_DROPPED);
-    let release = Release(h);
+    let free = Free(base, layout);
     // SAFETY: the value is live and dropped exactly once (flag set above).
     unsafe { (header.vtable.drop_value)(h) };
-    drop(release);
+    drop(free);
 }
