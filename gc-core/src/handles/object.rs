@@ -1,6 +1,5 @@
 //! [`Object`]: a type-erased strong handle, Python's `object`.
 
-use std::any::TypeId;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
@@ -100,7 +99,7 @@ impl Object {
 
     /// Whether the value is a `T`.
     pub fn is<T: 'static>(&self) -> bool {
-        (self.header().vtable.type_id)() == TypeId::of::<T>()
+        self.header().holds::<T>()
     }
 
     /// Number of strong handles (`Gc` and `Object`) to the object.

@@ -264,6 +264,13 @@ impl GcHeader {
         self.objects.set(objects);
     }
 
+    /// Whether the box's value is a `U` (its concrete type, recorded in the
+    /// vtable when the box was made).
+    #[inline]
+    pub(crate) fn holds<U: 'static>(&self) -> bool {
+        (self.vtable.type_id)() == TypeId::of::<U>()
+    }
+
     /// The generation list the object is on, if tracked (3 = permanent).
     pub(crate) fn generation(&self) -> Option<usize> {
         self.has(flags::TRACKED)
