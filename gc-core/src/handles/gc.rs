@@ -1,7 +1,6 @@
 //! [`Gc<T>`]: the strong, reference-counted pointer.
 
 use std::alloc::Layout;
-use std::any::TypeId;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
@@ -20,11 +19,10 @@ use crate::layout::alloc::allocate;
 use crate::layout::list::unlink;
 use crate::layout::{GcBox, GcHeader, HeaderPtr, flags};
 use crate::lifecycle::dealloc::take_value;
-use crate::lifecycle::finalize::note_finalizer_object;
 use crate::lifecycle::free_box;
-use crate::lifecycle::release_typed;
 use crate::lifecycle::weakrefs::weak_count;
 use crate::lifecycle::weakrefs::{PendingCallbacks, clear_weakrefs};
+use crate::lifecycle::{release_typed, track_new};
 use crate::trace::{Trace, TraceMeta, Tracer};
 
 /// A strong, reference-counted pointer to a value on this thread's heap:
@@ -94,14 +92,9 @@ impl<T: TraceMeta + 'static> Gc<T> {
                 value,
             });
         }
-        if let Some(heap) = heap {
-            // SAFETY: the box is live and on no list; generation 0's head is
-            // initialised.
-            unsafe { heap.generations[0].head.push_back(ptr.cast()) };
-        }
-        if T::__HAS_FINALIZER {
-            note_finalizer_object();
-        }
+        // SAFETY: the box is live, with its value, on no list; `TRACKED`
+        // was set exactly when `heap` is given.
+        unsafe { track_new(ptr.cast(), heap, T::__HAS_FINALIZER) };
         Gc {
             ptr,
             _owns: PhantomData,
@@ -249,14 +242,11 @@ impl<T: TraceMeta + 'static> Gc<T> {
         // SAFETY: the value's place in the box, not yet initialised.
         unsafe { (&raw mut (*ptr.as_ptr()).value).write(value) };
         header.inc_strong();
-        if let Some(heap) = heap {
+        if heap.is_some() {
             header.set(flags::TRACKED);
-            // SAFETY: the box is live, with its value, and on no list.
-            unsafe { heap.generations[0].head.push_back(ptr.cast()) };
         }
-        if T::__HAS_FINALIZER {
-            note_finalizer_object();
-        }
+        // SAFETY: the box is live, with its value, on no list.
+        unsafe { track_new(ptr.cast(), heap, T::__HAS_FINALIZER) };
         drop(weak);
         Gc {
             ptr,
@@ -550,7 +540,7 @@ impl<T: ?Sized + 'static> Gc<T> {
     /// assert!(!Gc::is::<u16>(&value));
     /// ```
     pub fn is<U: 'static>(this: &Self) -> bool {
-        (this.header().vtable.type_id)() == TypeId::of::<U>()
+        this.header().holds::<U>()
     }
 
     /// Converts back to the concrete type: `Ok` with the same object if the

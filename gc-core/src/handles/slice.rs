@@ -13,7 +13,7 @@ use super::vtable::VTableOf;
 use crate::collector::note_allocation;
 use crate::layout::alloc::allocate;
 use crate::layout::{GcHeader, HeaderPtr, Stored, flags, slice_allocation};
-use crate::lifecycle::finalize::note_finalizer_object;
+use crate::lifecycle::track_new;
 use crate::trace::{TraceMeta, TraceValue};
 
 /// Allocates and tracks a slice box of `len` elements of layout `element`
@@ -49,13 +49,9 @@ unsafe fn new_slice<V: ?Sized + Stored + TraceMeta + TraceValue + 'static>(
     // SAFETY: the box now has its header and length.
     let values = unsafe { V::value_ptr(h) }.cast::<u8>();
     init(values);
-    if let Some(heap) = heap {
-        // SAFETY: the box is live and on no list.
-        unsafe { heap.generations[0].head.push_back(h) };
-    }
-    if V::__HAS_FINALIZER {
-        note_finalizer_object();
-    }
+    // SAFETY: the box is live, with its values, on no list; `TRACKED` was
+    // set exactly when `heap` is given.
+    unsafe { track_new(h, heap, V::__HAS_FINALIZER) };
     // SAFETY: a live box holding a `V` (caller), with one strong count.
     unsafe { Gc::from_box(NonNull::new_unchecked(V::box_ptr(h))) }
 }

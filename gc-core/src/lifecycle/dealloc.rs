@@ -124,6 +124,27 @@ pub(crate) unsafe fn release(h: HeaderPtr) {
     }
 }
 
+/// A new object, its header and value written, enters generation 0 (when
+/// `heap` is given: its type is tracked and the thread has a heap, and the
+/// caller set `TRACKED` in its header then), and is counted if its type has
+/// a finalizer. The one place a new object enters the lists, as [`untrack`]
+/// is where it leaves (CPython's `_PyObject_GC_TRACK`).
+///
+/// # Safety
+///
+/// `h` is a live box with its value, on no list.
+#[inline(always)]
+pub(crate) unsafe fn track_new(h: HeaderPtr, heap: Option<&Heap>, has_finalizer: bool) {
+    if let Some(heap) = heap {
+        // SAFETY: live and on no list (caller); generation 0's head is
+        // initialised.
+        unsafe { heap.generations[0].head.push_back(h) };
+    }
+    if has_finalizer {
+        super::finalize::note_finalizer_object();
+    }
+}
+
 /// Takes a tracked object whose value is dying (or dead) off its list for
 /// good, clears its collection state, and counts the deallocation towards
 /// count0 (`heap`: this thread's, if it still exists), as

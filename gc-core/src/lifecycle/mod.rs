@@ -14,4 +14,4 @@ pub(crate) mod finalize;
 pub(crate) mod trashcan;
 pub(crate) mod weakrefs;
 
-pub(crate) use dealloc::{StrongRef, free_box, release_typed, untrack};
+pub(crate) use dealloc::{StrongRef, free_box, release_typed, track_new, untrack};
