@@ -76,15 +76,9 @@ use crate::trace::{Edges, trace_edges_of};
 /// ```
 pub fn is_root(obj: &Object) -> bool {
     let h = Sealed::header(obj);
-    let (refs, stored) = RootScope::lookup(h).unwrap_or_else(|| {
-        heap().map_or((0, 0), |heap| {
-            (
-                referrers_of(heap, h, Edges::All),
-                referrers_of(heap, h, Edges::Objects),
-            )
-        })
-    });
-    exceeds(h, refs, stored)
+    let refs = RootScope::lookup(h)
+        .unwrap_or_else(|| heap().map_or(0, |heap| referrers_of(heap, h, Edges::Gc)));
+    exceeds(h, refs)
 }
 
 /// Every tracked object (generations 0 to 2, as
@@ -113,16 +107,16 @@ pub fn roots() -> Vec<Object> {
     let mut found = Vec::new();
     let stored = referrer_counts(heap, Lists::Tracked, Edges::Objects);
     let ran = internal_refs(heap, Lists::Tracked, |h, header, refs| {
-        if header.generation().is_some_and(|g| g <= 2) && exceeds(h, refs, lookup(&stored, h)) {
+        let refs = refs.saturating_sub(lookup(&stored, h));
+        if header.generation().is_some_and(|g| g <= 2) && exceeds(h, refs) {
             // SAFETY: `h` is on a list; the pass runs no user code.
             found.push(unsafe { handle(h) });
         }
     });
     if !ran {
-        let counts = referrer_counts(heap, Lists::All, Edges::All);
-        let stored = referrer_counts(heap, Lists::All, Edges::Objects);
+        let counts = referrer_counts(heap, Lists::All, Edges::Gc);
         heap.for_each(Lists::Generations, |h, _| {
-            if exceeds(h, lookup(&counts, h), lookup(&stored, h)) {
+            if exceeds(h, lookup(&counts, h)) {
                 // SAFETY: `h` is on a list; counting ran no user code.
                 found.push(unsafe { handle(h) });
             }
@@ -132,13 +126,12 @@ pub fn roots() -> Vec<Object> {
 }
 
 /// `strong > refs + Object handles`, where `refs` counts the references
-/// from tracked objects and `stored` how many of them are `Object`s stored
-/// in those objects (counted among the `Object` handles too, so subtracted
-/// once).
-fn exceeds(h: HeaderPtr, refs: usize, stored: usize) -> bool {
+/// from tracked objects other than the `Object`s stored in them (those are
+/// counted among the `Object` handles already).
+fn exceeds(h: HeaderPtr, refs: usize) -> bool {
     // SAFETY: callers hold a handle to `h` or found it on a list.
     let strong = unsafe { header_ref(h) }.strong();
-    strong > refs.saturating_add(object_handles(h).saturating_sub(stored))
+    strong > refs.saturating_add(object_handles(h))
 }
 
 /// The count for `h` in a table by address (0 if absent).
@@ -193,9 +186,9 @@ fn referrers_of(heap: &Heap, target: HeaderPtr, edges: Edges) -> usize {
 /// References from tracked objects, by address, for every tracked object
 /// (or, when computed during a collection, for every target: `complete`).
 struct RefTable {
+    /// References from tracked objects, not counting `Object`s stored in
+    /// them (see [`exceeds`]), by address.
     refs: HashMap<usize, usize>,
-    /// Of those references, how many are `Object`s stored in objects.
-    stored: HashMap<usize, usize>,
     /// Every object with a tracked referrer is in `refs`, so a miss means
     /// zero.
     complete: bool,
@@ -205,29 +198,26 @@ impl RefTable {
     fn compute() -> Option<RefTable> {
         let heap = heap()?;
         let mut refs = HashMap::new();
+        let stored = referrer_counts(heap, Lists::Tracked, Edges::Objects);
         let ran = internal_refs(heap, Lists::Tracked, |h, _, n| {
-            refs.insert(h.as_ptr().addr(), n);
+            refs.insert(h.as_ptr().addr(), n.saturating_sub(lookup(&stored, h)));
         });
         Some(if ran {
             RefTable {
                 refs,
-                stored: referrer_counts(heap, Lists::Tracked, Edges::Objects),
                 complete: false,
             }
         } else {
             RefTable {
-                refs: referrer_counts(heap, Lists::All, Edges::All),
-                stored: referrer_counts(heap, Lists::All, Edges::Objects),
+                refs: referrer_counts(heap, Lists::All, Edges::Gc),
                 complete: true,
             }
         })
     }
 
-    /// `(references, of which stored Objects)`, if known.
-    fn get(&self, h: HeaderPtr) -> Option<(usize, usize)> {
+    fn get(&self, h: HeaderPtr) -> Option<usize> {
         let n = self.refs.get(&h.as_ptr().addr()).copied();
-        let n = n.or(self.complete.then_some(0))?;
-        Some((n, lookup(&self.stored, h)))
+        n.or(self.complete.then_some(0))
     }
 }
 
@@ -263,7 +253,7 @@ impl RootScope {
     }
 
     /// The cached reference count of `h`, if a scope is active and knows it.
-    fn lookup(h: HeaderPtr) -> Option<(usize, usize)> {
+    fn lookup(h: HeaderPtr) -> Option<usize> {
         let table = CACHE
             .try_with(|c| match &*c.borrow() {
                 Cache::Off => Err(false),
