@@ -202,11 +202,12 @@ pub use handles::{AsObject, Gc, GcMut, Object, ReferenceError, Weak};
 pub use heap::{CallbackId, CollectionInfo, DebugFlags, FinalizerPolicy, GenerationStats, Phase};
 pub use trace::{DropOk, Finalize, Trace, TraceMeta, Tracer};
 
-/// Names the `unsize!` macro's expansion uses. Not part of the API.
+/// Names the macros' expansions use. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::closure::Named;
     pub use crate::layout::header::GcBox;
+    pub use crate::trace::{Probe, ProbeFallback};
 }
 
 /// Derives [`Trace`] for a struct or enum; see the `gc_derive` crate docs.

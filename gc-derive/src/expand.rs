@@ -96,6 +96,7 @@ fn expand(input: &Input<'_>) -> TokenStream {
 
     let traced_fields = input.traced_fields();
     let tracked = tracked(input, &traced_fields, meta);
+    let recheck = recheck(input, &traced_fields);
     let tracer_param = if traced_fields.is_empty() {
         quote!(_)
     } else {
@@ -160,25 +161,37 @@ fn expand(input: &Input<'_>) -> TokenStream {
             }
 
             #drop_check
+
+            #recheck
         };
     }
 }
 
-/// The `TRACKED` expression: `<F1 as TraceMeta>::TRACKED || <F2 as TraceMeta>::TRACKED || ...` over
-/// the traced field types, each listed once, with mentions of the type itself replaced by a
-/// placeholder of the same name declared in the expression's block (see `recursive.rs`);
-/// `false` if nothing is traced.
+/// The `TRACKED` expression: `Probe::<F1>::TRACKED || Probe::<F2>::TRACKED || ...` over the
+/// traced field types, each listed once, with mentions of the type itself outside a `Gc<..>`
+/// replaced by a placeholder of the same name declared in the expression's block (see
+/// `recursive.rs`); `false` if nothing is traced.
 fn tracked(input: &Input<'_>, traced: &[&Field<'_>], meta: &TokenStream) -> TokenStream {
     let ident = input.ident();
+    let krate = input.crate_path();
+    // `Probe::<F>::TRACKED` is `<F as TraceMeta>::TRACKED`, or `false` where `F: TraceMeta`
+    // does not hold: then the field's `__trace` call reports the missing impl, once and with
+    // the field's real type, and `TRACKED` adds no second error.
+    let probe = quote!(#krate::__private::Probe);
     let placeholder = recursive::placeholder(ident);
+    let replaced: Vec<Option<syn::Type>> = traced
+        .iter()
+        .map(|field| recursive::replace_self(field.ty, ident, &placeholder))
+        .collect();
+    let mentions_self = replaced.iter().any(Option::is_some);
     let mut seen = std::collections::HashSet::new();
     let mut terms = Vec::new();
-    let mut mentions_self = false;
-    for field in traced {
-        let replaced = recursive::replace_self(field.ty, ident, &placeholder);
-        mentions_self |= replaced.is_some();
-        let ty = replaced.as_ref().unwrap_or(field.ty);
-        let term = quote_spanned!(field.ty.span()=> <#ty as #meta>::TRACKED);
+    for (field, replaced) in traced.iter().zip(replaced) {
+        let mut ty = replaced.unwrap_or_else(|| field.ty.clone());
+        if mentions_self {
+            ty = recursive::self_inside_gc(&ty, ident);
+        }
+        let term = respan(quote!(#probe::<#ty>::TRACKED), field.ty.span());
         if seen.insert(term.to_string()) {
             terms.push(term);
         }
@@ -186,11 +199,15 @@ fn tracked(input: &Input<'_>, traced: &[&Field<'_>], meta: &TokenStream) -> Toke
     if terms.is_empty() {
         return quote!(false);
     }
+    let fallback = quote! {
+        #[allow(unused_imports)]
+        use #krate::__private::ProbeFallback as _;
+    };
     if !mentions_self {
-        return quote!(#(#terms)||*);
+        return quote!({ #fallback #(#terms)||* });
     }
-    let krate = input.crate_path();
     quote! {{
+        #fallback
         /// Stands for the type itself in `TRACKED`: owns no `Gc`.
         #[allow(dead_code)]
         #[derive(
@@ -208,6 +225,66 @@ fn tracked(input: &Input<'_>, traced: &[&Field<'_>], meta: &TokenStream) -> Toke
         }
         #(#terms)||*
     }}
+}
+
+/// For a type without generics, a constant that evaluates `TRACKED` of each field type that
+/// mentions the type itself, with the real type this time: `TRACKED` saw the placeholder there,
+/// so `Rc<Node>` in a tracked `Node` (a `Gc` hidden behind an `Rc`) is reported here, at
+/// `cargo check` time. For a generic type the same check runs when the type is traced (in
+/// `Rc`'s `trace`, at monomorphisation).
+fn recheck(input: &Input<'_>, traced: &[&Field<'_>]) -> TokenStream {
+    if !input.original.generics.params.is_empty() {
+        return TokenStream::new();
+    }
+    let krate = input.crate_path();
+    let ident = input.ident();
+    let mut seen = std::collections::HashSet::new();
+    let terms: Vec<TokenStream> = traced
+        .iter()
+        .filter(|field| {
+            recursive::replace_self(field.ty, ident, &recursive::placeholder(ident)).is_some()
+        })
+        .filter(|field| {
+            let ty = field.ty;
+            seen.insert(quote!(#ty).to_string())
+        })
+        .map(|field| {
+            let ty = recursive::name_self(field.ty, ident);
+            respan(
+                quote!(#krate::__private::Probe::<#ty>::TRACKED),
+                field.ty.span(),
+            )
+        })
+        .collect();
+    if terms.is_empty() {
+        return TokenStream::new();
+    }
+    quote! {
+        const _: bool = {
+            #[allow(unused_imports)]
+            use #krate::__private::ProbeFallback as _;
+            #(#terms)||*
+        };
+    }
+}
+
+/// `tokens` with every span set to `span`, so that rustc points at the field for anything about
+/// them (the crate path interpolated into a `quote_spanned!` would keep its own span).
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
 
 /// One `Tracer::field(__tracer, "label", |__t| <FieldTy as TraceMeta>::__trace(<place>, __t));`

@@ -7,7 +7,8 @@ use quote::quote;
 
 use crate::ast::Input;
 
-/// `compile_error!`s for `error`, and a stub `Trace` impl when the runtime's path is known.
+/// `compile_error!`s for `error`, and stub `Trace` and `TraceMeta` impls when the runtime's path
+/// is known.
 pub(crate) fn expand(input: &Input<'_>, error: &syn::Error) -> TokenStream {
     let errors = error.to_compile_error();
     if input.attrs.krate_invalid {
@@ -19,7 +20,7 @@ pub(crate) fn expand(input: &Input<'_>, error: &syn::Error) -> TokenStream {
     let (impl_generics, ty_generics, where_clause) = input.original.generics.split_for_impl();
     let tracer_ty = crate::expand::tracer_type_param(&input.original.generics);
     // SAFETY: the stub reports no edge, which the contract always allows (too few edges only
-    // leak), and keeps the default `TRACKED = true`. It is never run anyway: the
+    // leak), and `TraceMeta` keeps its defaults (`TRACKED = true`, no finalizer). It is never run anyway: the
     // `compile_error!`s above fail the build.
     quote! {
         #errors
@@ -30,6 +31,9 @@ pub(crate) fn expand(input: &Input<'_>, error: &syn::Error) -> TokenStream {
                 #[inline]
                 fn trace<#tracer_ty: #krate::Tracer>(&self, _: &mut #tracer_ty) {}
             }
+
+            #[automatically_derived]
+            impl #impl_generics #krate::TraceMeta for #ident #ty_generics #where_clause {}
         };
     }
 }

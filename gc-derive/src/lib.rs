@@ -34,7 +34,7 @@
 //! | `#[gc(bound = "T: Trace, U: Clone")]` | type | where-predicates that replace the inferred ones ([Bounds](#bounds)). `""` means none. |
 //! | `#[gc(finalize)]` | type | the type has a finalizer, Python's `__del__`: it must `impl gc_core::Finalize`, or the derive fails to compile, pointing at `finalize`. |
 //! | `#[gc(unsafe_no_drop)]` | type | allows a `Drop` impl that never uses the type's `Gc`s; requires `unsafe impl gc_core::DropOk` for the type, or the derive fails to compile, pointing at `unsafe_no_drop`. See [Drop](#drop). |
-//! | `#[gc(crate = "path")]` | type | the path of gc-core when it is not `::gc_core` (renamed dependency, re-export). |
+//! | `#[gc(crate = "path")]` | type | the path of gc-core when it is not `::gc_core` (renamed dependency, re-export). A re-export must provide everything the expansion names: `pub use gc_core;` and `crate = "my_runtime::gc_core"`, or `pub use gc_core::*;` in the module the path names (a glob also brings the hidden `__private` module). |
 //!
 //! Keys can share one `#[gc(...)]` or be split over several. Unknown keys, duplicates, values
 //! of the wrong kind (`skip = 1`, `bound = 3`) and keys in the wrong place are compile errors,
@@ -78,29 +78,10 @@
 //!     #[automatically_derived]
 //!     impl ::gc_core::TraceMeta for Node {
 //!         const TRACKED: bool = {
-//!             /// Stands for the type itself in `TRACKED`: owns no `Gc`.
-//!             #[allow(dead_code)]
-//!             #[derive(
-//!                 ::core::clone::Clone,
-//!                 ::core::marker::Copy,
-//!                 ::core::fmt::Debug,
-//!                 ::core::default::Default,
-//!                 ::core::cmp::PartialEq,
-//!                 ::core::cmp::Eq,
-//!                 ::core::cmp::PartialOrd,
-//!                 ::core::cmp::Ord,
-//!                 ::core::hash::Hash,
-//!             )]
-//!             struct Node;
-//!             unsafe impl ::gc_core::Trace for Node {
-//!                 #[inline]
-//!                 fn trace<__V: ::gc_core::Tracer>(&self, _: &mut __V) {}
-//!             }
-//!             impl ::gc_core::TraceMeta for Node {
-//!                 const TRACKED: bool = false;
-//!             }
-//!             <Option<Gc<Node>> as ::gc_core::TraceMeta>::TRACKED
-//!                 || <String as ::gc_core::TraceMeta>::TRACKED
+//!             #[allow(unused_imports)]
+//!             use ::gc_core::__private::ProbeFallback as _;
+//!             ::gc_core::__private::Probe::<Option<Gc<Node>>>::TRACKED
+//!                 || ::gc_core::__private::Probe::<String>::TRACKED
 //!         };
 //!     }
 //!     #[allow(non_camel_case_types)]
@@ -119,8 +100,9 @@
 //! - `TRACKED`, in the `TraceMeta` impl (separate so that `Trace` stays dyn-compatible and
 //!   `trait Shape: Trace` can be a trait object), is `true` when some traced field's type can
 //!   reach a `Gc`, so that objects of types that never can (here, if `next` were skipped) stay
-//!   off the collector's lists. The unit struct `Node` declared inside it is explained in
-//!   [Recursive types](#recursive-types).
+//!   off the collector's lists. `Probe::<F>::TRACKED` is `<F as TraceMeta>::TRACKED`; where
+//!   `F` lacks `TraceMeta` it is `false` instead of a second error, so a field of a type without
+//!   `Trace` is reported once, by its `__trace` call in `trace`, which fails the build.
 //! - With `#[gc(finalize)]`, the `TraceMeta` impl also sets `__HAS_FINALIZER` and forwards
 //!   `__finalize` to `Finalize::finalize`.
 //! - The last three items reject a `Drop` impl on `Node` ([Drop](#drop)). With
@@ -148,20 +130,42 @@
 //! enough; the type's own where-clause is always kept. Write the bound with `Trace`: each
 //! `Trace` in it stands for `TraceMeta` in the generated impls.
 //!
+//! # Edges the collector cannot see
+//!
+//! The collector finds a cycle only through edges `trace` reports. A `Gc` behind a pointer
+//! that reports nothing would be invisible, and a cycle through it would leak with
+//! `collect()` returning 0. So these field types are compile errors, each with a message that
+//! says what to write instead:
+//!
+//! | field type | why | write instead |
+//! |---|---|---|
+//! | `Rc<..Gc..>`, `Arc<..Gc..>`, `rc::Weak<..Gc..>`, `sync::Weak<..Gc..>` | shared contents cannot be reported by each owner, so they are reported by none | `Gc<..>` (`Gc<RefCell<Env>>` for `Rc<RefCell<Env>>`) |
+//! | `Cell<..Gc..>` | a `Cell` only hands out copies, and a `Gc` is not `Copy` | `RefCell<..>` |
+//! | `Box<dyn Fn..>`, `Rc<dyn Fn..>`, `Arc<dyn Fn..>` | a closure's captures are invisible | `gc_core::Closure` made with `gc_closure!` |
+//!
+//! Where the type is written out, the derive rejects the field itself. Through a type alias,
+//! a generic parameter or `Rc<Self>`, the trait impls in gc-core reject it: `Rc<T>`'s
+//! `TraceMeta` fails to evaluate when `T` can reach a `Gc` ("a `Gc` inside an `Rc` is an edge
+//! the collector cannot see..."), `Cell<T>` is `Trace` only for `T: Copy`, and no closure type
+//! is `Trace`. Contents that cannot reach a `Gc` stay accepted (`Rc<str>`, `Rc<String>`,
+//! `Arc<[u8]>`, `Cell<u64>`, `Rc<RefCell<gc_core::Weak<T>>>`), and so does any field marked
+//! `#[gc(skip)]`, which is for fields that never hold a `Gc`.
+//!
 //! # Recursive types
 //!
 //! `TRACKED` is a constant computed from the fields' `TRACKED`. For a field that mentions the
-//! type itself (`Box<Self>`, `Option<Gc<Node>>`, `Vec<Expr>` in `enum Expr`), the derive
-//! evaluates the field's type with each such mention standing for a placeholder: a unit struct
-//! with the type's own name (generic arguments dropped), declared in the block of `TRACKED`,
-//! whose `TRACKED` is `false`. `Option<Gc<Node>>` is then `true` (a `Gc` is tracked whatever it
-//! points to), `Box<Expr>` `false`; and a diagnostic about such a field names the user's type,
-//! not a stand-in. Using the real type would make the constant depend on itself, which rustc rejects
-//! (E0391, "cycle detected when const-evaluating"). The result is exact, not a guess: a value
-//! can reach a `Gc` through itself only if it can reach one without going through itself.
+//! type itself outside a `Gc` (`Box<Self>`, `Vec<Expr>` in `enum Expr`), the derive evaluates
+//! the field's type with each such mention standing for a placeholder: a unit struct with the
+//! type's own name (generic arguments dropped), declared in the block of `TRACKED`, whose
+//! `TRACKED` is `false`; `Box<Expr>` is then `false`. Using the real type would make the
+//! constant depend on itself, which rustc rejects (E0391, "cycle detected when
+//! const-evaluating"). The result is exact, not a guess: a value can reach a `Gc` through
+//! itself only if it can reach one without going through itself. A mention inside a `Gc`
+//! (`Option<Gc<Node>>`) is left as written: a `Gc` is tracked whatever it points to, so there
+//! is no cycle, and a diagnostic about the field shows the user's own type.
 //!
 //! A mention is seen when it is written `Self` or as the type's bare name (`Expr`,
-//! `Tree<T>`). `trace` always uses the real field types.
+//! `Tree<T>`); a `Gc` by its last path segment. `trace` always uses the real field types.
 //!
 //! ## Known limitation: recursion the derive cannot see
 //!

@@ -5,9 +5,10 @@
 //! `Box<Expr>` in `enum Expr` makes `Expr::TRACKED` depend on itself, which rustc rejects as a
 //! cycle in const evaluation (E0391). The derive instead evaluates such a field's type with each
 //! mention of the type replaced by a placeholder whose `TRACKED` is `false`: a unit struct with
-//! the type's own name, declared in the block of the `TRACKED` expression (so diagnostics read
-//! in the user's terms). `Box<Expr>` is then `false` and `Option<Gc<Node>>` `true`, since a
-//! `Gc` is tracked whatever it points to. Simply leaving such fields out would be wrong for the most
+//! the type's own name, declared in the block of the `TRACKED` expression. `Box<Expr>` is then
+//! `false`. Mentions inside a `Gc<..>` are left alone: a `Gc` is tracked whatever it points to,
+//! so `Option<Gc<Node>>` is `true` without a cycle, and keeps the user's own type in any
+//! diagnostic about the field. Simply leaving such fields out would be wrong for the most
 //! common case of all, `next: Option<Gc<Self>>`, the only field that makes a `Node` tracked.
 //!
 //! That is exact, not an approximation. "Can a value reach a `Gc`?" is the least fixed point of
@@ -32,27 +33,62 @@ pub(crate) fn placeholder(ident: &Ident) -> Type {
     syn::parse_quote!(#ident)
 }
 
-/// `ty` with every mention of the type named `ident` replaced by `replacement`, or `None` if
-/// `ty` mentions it nowhere.
+/// `ty` with every mention of the type named `ident` outside a `Gc<..>` replaced by
+/// `replacement`, or `None` if there is no such mention.
 pub(crate) fn replace_self(ty: &Type, ident: &Ident, replacement: &Type) -> Option<Type> {
+    let (ty, replaced) = replace(ty, ident, Some(replacement), None);
+    replaced.then_some(ty)
+}
+
+/// `ty` with every mention of the type named `ident` inside a `Gc<..>` replaced by `Self`: in
+/// the block that declares the placeholder, the bare name would mean the placeholder (and
+/// `Gc<Tree<T>>` would give it generic arguments it does not have), while `Self` still names
+/// the type being derived.
+pub(crate) fn self_inside_gc(ty: &Type, ident: &Ident) -> Type {
+    replace(ty, ident, None, Some(&syn::parse_quote!(Self))).0
+}
+
+/// `ty` with every `Self` (and mention of the type) replaced by the type's bare name, for a
+/// non-generic type's item outside its impls, where `Self` is not allowed.
+pub(crate) fn name_self(ty: &Type, ident: &Ident) -> Type {
+    let name = placeholder(ident);
+    replace(ty, ident, Some(&name), Some(&name)).0
+}
+
+/// Whether `ty` mentions the type named `ident` anywhere, `Gc<..>` included.
+pub(crate) fn mentions_self(ty: &Type, ident: &Ident) -> bool {
+    let name = placeholder(ident);
+    replace(ty, ident, Some(&name), Some(&name)).1
+}
+
+/// `ty` with the mentions of the type outside and inside `Gc<..>` replaced by `outside_gc` and
+/// `inside_gc` (each where given), and whether anything was replaced.
+fn replace(
+    ty: &Type,
+    ident: &Ident,
+    outside_gc: Option<&Type>,
+    inside_gc: Option<&Type>,
+) -> (Type, bool) {
     let mut replacer = Replacer {
         ident,
-        replacement,
+        outside_gc,
+        inside_gc,
+        in_gc: false,
         replaced: false,
     };
     let mut ty = ty.clone();
     replacer.visit_type_mut(&mut ty);
-    replacer.replaced.then_some(ty)
-}
-
-/// Whether `ty` mentions the type named `ident`.
-pub(crate) fn mentions_self(ty: &Type, ident: &Ident) -> bool {
-    replace_self(ty, ident, &placeholder(ident)).is_some()
+    (ty, replacer.replaced)
 }
 
 struct Replacer<'a> {
     ident: &'a Ident,
-    replacement: &'a Type,
+    /// What replaces a mention outside any `Gc<..>`, if it is to be replaced.
+    outside_gc: Option<&'a Type>,
+    /// What replaces a mention inside a `Gc<..>`, if it is to be replaced.
+    inside_gc: Option<&'a Type>,
+    /// Whether the visit is inside a `Gc<..>`.
+    in_gc: bool,
     replaced: bool,
 }
 
@@ -72,13 +108,38 @@ impl Replacer<'_> {
     }
 }
 
+/// `Gc<..>` (by its last path segment): its `TRACKED` is `true` whatever it points to, so a
+/// mention of the type inside it cannot make a cycle and keeps its real name, which is what a
+/// diagnostic about the field (`Cell<Option<Gc<Node>>>`, `Rc<RefCell<Gc<Env>>>`) then shows.
+fn is_gc(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    path.qself.is_none()
+        && path
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "Gc")
+}
+
 impl VisitMut for Replacer<'_> {
     fn visit_type_mut(&mut self, ty: &mut Type) {
-        if self.is_self(ty) {
-            ty.clone_from(self.replacement);
-            self.replaced = true;
-        } else {
+        if !self.in_gc && is_gc(ty) {
+            self.in_gc = true;
             visit_mut::visit_type_mut(self, ty);
+            self.in_gc = false;
+            return;
+        }
+        let replacement = if self.in_gc {
+            self.inside_gc
+        } else {
+            self.outside_gc
+        };
+        match replacement {
+            Some(replacement) if self.is_self(ty) => {
+                ty.clone_from(replacement);
+                self.replaced = true;
+            }
+            _ => visit_mut::visit_type_mut(self, ty),
         }
     }
 }

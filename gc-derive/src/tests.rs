@@ -57,19 +57,23 @@ fn messages(input: TokenStream) -> Vec<String> {
     }
 }
 
-/// The `TRACKED` expression of an expansion: after the placeholder's items, when the type
-/// mentions itself (the initializer is then a block).
+/// The `TRACKED` expression of an expansion: the `||` of its terms, after the block's
+/// `ProbeFallback` import and, when the type mentions itself, the placeholder's items.
 fn tracked(output: &str) -> &str {
     let start = output.find("constTRACKED:bool=").expect("no TRACKED") + 18;
     let rest = &output[start..];
-    if let Some(block) = rest.strip_prefix('{') {
+    let Some(block) = rest.strip_prefix('{') else {
+        let end = rest.find(';').expect("unterminated TRACKED");
+        return &rest[..end];
+    };
+    let import = "#[allow(unused_imports)]use::gc_core::__private::ProbeFallbackas_;";
+    let mut after = block.find(import).expect("no ProbeFallback import") + import.len();
+    if block[after..].starts_with("#[doc") {
         let marker = "constTRACKED:bool=false;}";
-        let after = block.find(marker).expect("no placeholder") + marker.len();
-        let end = after + block[after..].find('}').expect("unterminated block");
-        return &block[after..end];
+        after += block[after..].find(marker).expect("no placeholder") + marker.len();
     }
-    let end = rest.find(';').expect("unterminated TRACKED");
-    &rest[..end]
+    let end = after + block[after..].find('}').expect("unterminated block");
+    &block[after..end]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -88,12 +92,13 @@ fn named_struct() {
         &output,
         "#[automatically_derived] unsafe impl ::gc_core::Trace for Node {",
     );
-    // The self-mention is replaced by the placeholder `Node`, not dropped: `next` is what makes a `Node` tracked.
+    // The self-mention inside `Gc` is kept as written (no placeholder), and counted: `next` is
+    // what makes a `Node` tracked.
     assert_eq!(
         tracked(&output),
         squash(
-            "<Option<Gc<Node>> as ::gc_core::TraceMeta>::TRACKED \
-             || <String as ::gc_core::TraceMeta>::TRACKED"
+            "::gc_core::__private::Probe::<Option<Gc<Node>>>::TRACKED \
+             || ::gc_core::__private::Probe::<String>::TRACKED"
         )
     );
     assert_contains(
@@ -111,6 +116,7 @@ fn named_struct() {
             |__t| <String as ::gc_core::TraceMeta>::__trace(&self.name, __t));"#,
     );
     assert_lacks(&output, "__HAS_FINALIZER");
+    assert_lacks(&output, "struct Node;");
 }
 
 #[test]
@@ -159,7 +165,7 @@ fn skipped_fields_are_neither_traced_nor_counted() {
     });
     assert_eq!(
         tracked(&output),
-        squash("<Gc<A> as ::gc_core::TraceMeta>::TRACKED")
+        squash("::gc_core::__private::Probe::<Gc<A>>::TRACKED")
     );
     assert_lacks(&output, "self.b");
 }
@@ -176,7 +182,7 @@ fn tracked_lists_each_type_once() {
     assert_eq!(
         tracked(&output),
         squash(
-            "<Gc<A> as ::gc_core::TraceMeta>::TRACKED || <u32 as ::gc_core::TraceMeta>::TRACKED"
+            "::gc_core::__private::Probe::<Gc<A>>::TRACKED || ::gc_core::__private::Probe::<u32>::TRACKED"
         )
     );
 }
@@ -194,10 +200,10 @@ fn self_mentions_are_replaced_in_tracked_only() {
     assert_eq!(
         tracked(&output),
         squash(
-            "<Option<Box<List>> as ::gc_core::TraceMeta>::TRACKED \
-             || <Vec<(List, Gc<u8>)> as ::gc_core::TraceMeta>::TRACKED \
-             || <other::List as ::gc_core::TraceMeta>::TRACKED \
-             || <Box<List> as ::gc_core::TraceMeta>::TRACKED"
+            "::gc_core::__private::Probe::<Option<Box<List>>>::TRACKED \
+             || ::gc_core::__private::Probe::<Vec<(List, Gc<u8>)>>::TRACKED \
+             || ::gc_core::__private::Probe::<other::List>::TRACKED \
+             || ::gc_core::__private::Probe::<Box<List>>::TRACKED"
         )
     );
     // The placeholder is a unit struct named like the type, declared in the block.
@@ -251,8 +257,8 @@ fn enum_labels_and_arms() {
     assert_eq!(
         tracked(&output),
         squash(
-            "<Gc<A> as ::gc_core::TraceMeta>::TRACKED || <Gc<C> as ::gc_core::TraceMeta>::TRACKED \
-             || <u8 as ::gc_core::TraceMeta>::TRACKED"
+            "::gc_core::__private::Probe::<Gc<A>>::TRACKED || ::gc_core::__private::Probe::<Gc<C>>::TRACKED \
+             || ::gc_core::__private::Probe::<u8>::TRACKED"
         )
     );
 }
@@ -295,7 +301,7 @@ fn recursive_enum() {
     assert_eq!(
         tracked(&output),
         squash(
-            "<u32 as ::gc_core::TraceMeta>::TRACKED || <Box<Expr> as ::gc_core::TraceMeta>::TRACKED"
+            "::gc_core::__private::Probe::<u32>::TRACKED || ::gc_core::__private::Probe::<Box<Expr>>::TRACKED"
         )
     );
 }
@@ -531,6 +537,75 @@ fn valid_inputs_have_no_errors() {
         messages(quote!(
             struct S<T>(#[gc(skip)] T);
         ))
+        .is_empty()
+    );
+}
+
+#[test]
+fn hidden_gc_edges_are_rejected_with_what_to_write_instead() {
+    let rc = messages(quote! {
+        struct Env {
+            parent: Option<Rc<RefCell<Gc<Env>>>>,
+            shared: std::sync::Arc<Vec<(u8, Gc<u8>)>>,
+            weak: rc::Weak<Gc<u8>>,
+        }
+    });
+    assert_eq!(
+        rc,
+        [
+            "a `Gc` inside an `Rc` is an edge the collector cannot see, so a cycle through it \
+             would never be freed: hold the contents in a `Gc` instead (`Gc<RefCell<Gc<Env>>>`); \
+             mark the field `#[gc(skip)]` only if it never holds a `Gc`",
+            "a `Gc` inside an `Arc` is an edge the collector cannot see, so a cycle through it \
+             would never be freed: hold the contents in a `Gc` instead (`Gc<Vec<(u8, Gc<u8>)>>`); \
+             mark the field `#[gc(skip)]` only if it never holds a `Gc`",
+            "a `Gc` inside an `rc::Weak` is an edge the collector cannot see, so a cycle through \
+             it would never be freed: hold the contents in a `Gc` instead (`Gc<Gc<u8>>`); mark \
+             the field `#[gc(skip)]` only if it never holds a `Gc`",
+        ]
+    );
+    assert_eq!(
+        messages(quote! {
+            enum Node { Link(Vec<Cell<Option<Gc<Node>>>>) }
+        }),
+        [
+            "a `Gc` cannot be held in a `Cell`: a `Cell` hands out only copies of its value, so \
+             the collector cannot look inside it, and a `Gc` is not `Copy`; use a `RefCell` \
+             instead (`RefCell<Option<Gc<Node>>>`)"
+        ]
+    );
+    let closure = "a boxed closure cannot be traced: the collector cannot see what it captures; \
+                   if it captures a `Gc`, make it a `gc_core::Closure` with `gc_closure!`, and if \
+                   it captures none, mark the field `#[gc(skip)]`";
+    assert_eq!(
+        messages(quote! {
+            struct Button {
+                on_click: Box<dyn Fn() + 'static>,
+                builtins: HashMap<String, Rc<dyn FnMut(&[Value]) -> Value>>,
+            }
+        }),
+        [closure, closure]
+    );
+}
+
+#[test]
+fn gc_free_shared_contents_are_accepted() {
+    // Rc/Arc/Cell around contents that name no `Gc`, a function type or `PhantomData` that
+    // mentions one (neither owns it), a skipped field and a skipped variant.
+    assert!(
+        messages(quote! {
+            enum Value {
+                Str(Rc<str>),
+                Bytes(Arc<[u8]>),
+                Count(Cell<u64>),
+                Builtin(Rc<fn(Gc<Value>) -> Gc<Value>>),
+                Marker(Rc<PhantomData<Gc<Value>>>),
+                Weak(Rc<RefCell<gc_core::Weak<Value>>>),
+                Skipped(#[gc(skip)] Rc<Gc<Value>>),
+                #[gc(skip)]
+                Native(Box<dyn Fn(Gc<Value>)>),
+            }
+        })
         .is_empty()
     );
 }

@@ -1,9 +1,9 @@
 //! Semantic checks: what the attribute syntax allows but the derive does not.
 
 use quote::quote;
-use syn::Attribute;
+use syn::{Attribute, GenericArgument, PathArguments, PathSegment, Type, TypeParamBound};
 
-use crate::ast::{Data, Input};
+use crate::ast::{Data, Field, Input};
 use crate::attr::{Attrs, Place, Setting};
 use crate::errors::Errors;
 
@@ -14,6 +14,7 @@ pub(crate) fn check(errors: &Errors, input: &Input<'_>) {
         Data::Struct(fields) => {
             for field in fields {
                 check_member_attrs(errors, &field.attrs, Place::Field);
+                check_field_type(errors, field);
             }
         }
         Data::Enum(variants) => {
@@ -21,6 +22,9 @@ pub(crate) fn check(errors: &Errors, input: &Input<'_>) {
                 check_member_attrs(errors, &variant.attrs, Place::Variant);
                 for field in &variant.fields {
                     check_member_attrs(errors, &field.attrs, Place::Field);
+                    if variant.is_traced() {
+                        check_field_type(errors, field);
+                    }
                 }
             }
         }
@@ -35,6 +39,13 @@ pub(crate) fn check(errors: &Errors, input: &Input<'_>) {
         }
     }
     check_not_packed(errors, &input.original.attrs);
+}
+
+/// A traced field's type: see [`check_hidden_edges`].
+fn check_field_type(errors: &Errors, field: &Field<'_>) {
+    if field.is_traced() {
+        check_hidden_edges(errors, field.ty);
+    }
 }
 
 /// Keys that only make sense on a field or variant.
@@ -89,4 +100,188 @@ fn check_not_packed(errors: &Errors, attrs: &[Attribute]) {
             Ok(())
         });
     }
+}
+
+/// Field types that would hide a `Gc` from the collector, recognised by name where they are
+/// written out (`Rc<RefCell<Gc<Env>>>`, `Cell<Option<Gc<Node>>>`, `Box<dyn Fn()>`), so the
+/// error names the field and says what to write instead. Through an alias or a generic
+/// parameter the same types are still rejected, by the trait impls in gc-core (`Rc`'s
+/// `TRACKED` check, `Cell<T: Copy>`, no `Trace` for `dyn Fn`), in rustc's words.
+fn check_hidden_edges(errors: &Errors, ty: &Type) {
+    match hidden_edge(ty) {
+        Some(Hidden::Shared { wrapper, ty }) => errors.spanned(
+            ty,
+            format!(
+                "a `Gc` inside an `{wrapper}` is an edge the collector cannot see, so a cycle \
+                 through it would never be freed: hold the contents in a `Gc` instead \
+                 (`{}`); mark the field `#[gc(skip)]` only if it never holds a `Gc`",
+                display(&rename(ty, "Gc")),
+            ),
+        ),
+        Some(Hidden::Cell(ty)) => errors.spanned(
+            ty,
+            format!(
+                "a `Gc` cannot be held in a `Cell`: a `Cell` hands out only copies of its value, \
+                 so the collector cannot look inside it, and a `Gc` is not `Copy`; use a \
+                 `RefCell` instead (`{}`)",
+                display(&rename(ty, "RefCell")),
+            ),
+        ),
+        Some(Hidden::Closure(ty)) => errors.spanned(
+            ty,
+            "a boxed closure cannot be traced: the collector cannot see what it captures; if it \
+             captures a `Gc`, make it a `gc_core::Closure` with `gc_closure!`, and if it \
+             captures none, mark the field `#[gc(skip)]`",
+        ),
+        None => {}
+    }
+}
+
+/// A type that hides a `Gc` from the collector.
+enum Hidden<'a> {
+    /// `Rc<..Gc..>`, `Arc<..Gc..>`, `rc::Weak<..Gc..>`, `sync::Weak<..Gc..>`.
+    Shared { wrapper: &'static str, ty: &'a Type },
+    /// `Cell<..Gc..>`.
+    Cell(&'a Type),
+    /// `Box<dyn Fn..>`, `Rc<dyn Fn..>`, `Arc<dyn Fn..>`.
+    Closure(&'a Type),
+}
+
+/// The outermost type in `ty` that hides a `Gc`, looking through generic arguments, tuples,
+/// arrays and slices (not through `PhantomData`, function types or trait objects, which own no
+/// `Gc`).
+fn hidden_edge(ty: &Type) -> Option<Hidden<'_>> {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => {
+            let last = path.path.segments.last()?;
+            let qualifier = path.path.segments.iter().rev().nth(1).map(|s| &s.ident);
+            let name = last.ident.to_string();
+            let args = generic_types(last);
+            if name == "PhantomData" {
+                return None;
+            }
+            if matches!(name.as_str(), "Box" | "Rc" | "Arc")
+                && args.first().is_some_and(|arg| is_closure(arg))
+            {
+                return Some(Hidden::Closure(ty));
+            }
+            let wrapper = match (name.as_str(), qualifier) {
+                ("Rc", _) => Some("Rc"),
+                ("Arc", _) => Some("Arc"),
+                ("Weak", Some(q)) if q == "rc" => Some("rc::Weak"),
+                ("Weak", Some(q)) if q == "sync" => Some("sync::Weak"),
+                _ => None,
+            };
+            if let Some(wrapper) = wrapper {
+                return args
+                    .iter()
+                    .any(|arg| holds_gc(arg))
+                    .then_some(Hidden::Shared { wrapper, ty });
+            }
+            if name == "Cell" {
+                return args
+                    .iter()
+                    .any(|arg| holds_gc(arg))
+                    .then_some(Hidden::Cell(ty));
+            }
+            args.into_iter().find_map(hidden_edge)
+        }
+        _ => elements(ty).into_iter().find_map(hidden_edge),
+    }
+}
+
+/// The element types of a tuple, array, slice or parenthesised type; none for other types.
+fn elements(ty: &Type) -> Vec<&Type> {
+    match ty {
+        Type::Tuple(tuple) => tuple.elems.iter().collect(),
+        Type::Array(array) => vec![&*array.elem],
+        Type::Slice(slice) => vec![&*slice.elem],
+        Type::Paren(paren) => vec![&*paren.elem],
+        Type::Group(group) => vec![&*group.elem],
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `ty` names a `Gc` somewhere it would be owned.
+fn holds_gc(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => {
+            let Some(last) = path.path.segments.last() else {
+                return false;
+            };
+            last.ident == "Gc"
+                || (last.ident != "PhantomData" && generic_types(last).into_iter().any(holds_gc))
+        }
+        _ => elements(ty).into_iter().any(holds_gc),
+    }
+}
+
+/// `dyn Fn(..)`, `dyn FnMut(..)`, `dyn FnOnce(..)`, with any other bounds.
+fn is_closure(ty: &Type) -> bool {
+    let Type::TraitObject(object) = ty else {
+        return false;
+    };
+    object.bounds.iter().any(|bound| match bound {
+        TypeParamBound::Trait(bound) => bound
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| matches!(s.ident.to_string().as_str(), "Fn" | "FnMut" | "FnOnce")),
+        _ => false,
+    })
+}
+
+/// The type arguments of a path segment (`T` and `U` in `HashMap<T, U>`).
+fn generic_types(segment: &PathSegment) -> Vec<&Type> {
+    match &segment.arguments {
+        PathArguments::AngleBracketed(args) => args
+            .args
+            .iter()
+            .filter_map(|arg| match arg {
+                GenericArgument::Type(ty) => Some(ty),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `ty` with its outermost path segment renamed (`Rc<RefCell<X>>` to `Gc<RefCell<X>>`), for
+/// the suggestion in a message.
+fn rename(ty: &Type, to: &str) -> Type {
+    let mut ty = ty.clone();
+    if let Type::Path(path) = &mut ty {
+        let last = path
+            .path
+            .segments
+            .pop()
+            .map(syn::punctuated::Pair::into_value);
+        if let Some(mut last) = last {
+            last.ident = syn::Ident::new(to, last.ident.span());
+            path.path.segments.clear();
+            path.path.leading_colon = None;
+            path.path.segments.push(last);
+        }
+    }
+    ty
+}
+
+/// A type as a user writes it: `Option<Gc<Node>>`, not the token printer's `Option < Gc < Node > >`.
+fn display(ty: &Type) -> String {
+    let text = quote!(#ty).to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            let prev = out.chars().last();
+            let next = chars.peek().copied();
+            let glue = matches!(prev, Some('<' | '&' | ':' | '('))
+                || matches!(next, Some('<' | '>' | ',' | ':' | ')' | ';'));
+            if glue {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
 }

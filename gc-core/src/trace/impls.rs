@@ -100,7 +100,12 @@ macro_rules! shared {
         // externally referenced.
         unsafe impl<T: ?Sized + TraceMeta + 'static> Trace for $($ty)::+<T> {
             #[inline(always)]
-            fn trace<V: Tracer>(&self, _tracer: &mut V) {}
+            fn trace<V: Tracer>(&self, _tracer: &mut V) {
+                // Evaluated when the type holding this field is traced, so the check also
+                // catches `Rc<Self>`, whose `TRACKED` the derive computes with a placeholder
+                // for `Self` (and so as `false`).
+                let _checked: bool = const { <Self as TraceMeta>::TRACKED };
+            }
         }
         impl<T: ?Sized + TraceMeta + 'static> TraceMeta for $($ty)::+<T> {
             const TRACKED: bool = {

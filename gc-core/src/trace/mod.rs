@@ -18,6 +18,7 @@ pub(crate) use label::{DynTracer, Edges, Segment, render_label, trace_edges, tra
 
 use crate::handles::{Gc, Weak};
 use crate::layout::{HeaderPtr, WeakCell};
+use std::marker::PhantomData;
 
 /// A value whose strong [`Gc`] edges the collector can enumerate.
 ///
@@ -134,7 +135,8 @@ pub unsafe trait Trace {
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `Trace` and `TraceMeta`, so the collector cannot see its `Gc` edges",
-    note = "add `#[derive(Trace)]` to `{Self}` (it implements both); a field of this type can instead be marked `#[gc(skip)]` if it holds no `Gc`",
+    note = "if `{Self}` is defined in your crate, add `#[derive(Trace)]` to it (that implements both)",
+    note = "if it comes from another crate, wrap it in a newtype that implements `Trace`, or mark the field `#[gc(skip)]` if it holds no `Gc`",
     note = "with a hand-written `unsafe impl Trace for {Self}`, also add `impl gc_core::TraceMeta for {Self} {{}}` (or `{{ const TRACKED: bool = false; }}` if it owns no `Gc`)",
     note = "a closure (`Box<dyn Fn ..>`) that captures a `Gc` must be a `gc_core::Closure`, made with `gc_closure!`, so that the collector sees its captures"
 )]
@@ -170,6 +172,29 @@ pub trait TraceMeta: Trace + TraceValue {
         self.trace(tracer);
     }
 }
+
+/// `Probe::<T>::TRACKED` is `<T as TraceMeta>::TRACKED` where `T: TraceMeta`
+/// holds and `false` where it does not (with [`ProbeFallback`] in scope): an
+/// inherent associated item is preferred to a trait's only when its bounds
+/// hold (the `impls` crate's trick). The derive writes `TRACKED` with it, so a
+/// field type without `TraceMeta` is reported once, by the field's
+/// `TraceMeta::__trace` call, not a second time by `TRACKED` (where the type
+/// may also show the placeholder that stands for the type being derived).
+/// `false` on that path is never used: the build fails. Not part of the API.
+#[doc(hidden)]
+pub struct Probe<T: ?Sized>(PhantomData<T>);
+
+impl<T: ?Sized + TraceMeta> Probe<T> {
+    pub const TRACKED: bool = T::TRACKED;
+}
+
+/// See [`Probe`].
+#[doc(hidden)]
+pub trait ProbeFallback {
+    const TRACKED: bool = false;
+}
+
+impl<T: ?Sized> ProbeFallback for Probe<T> {}
 
 /// Tracing a value that may be unsized, a slice or `str` (the value of a
 /// box, a `Box<[T]>`): what the vtable's tracing entries call

@@ -198,7 +198,7 @@ mod renamed {
 /// A facade that re-exports the runtime, as a framework built on gc-core would.
 mod facade {
     pub(crate) mod runtime {
-        pub(crate) use gc_core::{Gc, Trace, TraceMeta, Tracer};
+        pub(crate) use gc_core::*;
     }
 
     #[derive(runtime::Trace)]

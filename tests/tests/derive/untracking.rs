@@ -159,3 +159,29 @@ fn tracking_is_decided_per_type_never_per_value() {
     drop((nothing, just));
     assert_heap_clean();
 }
+
+/// Mentions itself both outside a `Gc` (`Vec<Tree<T>>`, evaluated with the placeholder) and
+/// inside one (`Gc<Tree<T>>`, kept as written): the placeholder block must not make the
+/// second mean the placeholder (which has no generic arguments), and the `Gc` makes the whole
+/// type tracked whatever `T` is.
+#[derive(Trace)]
+enum Tree<T: 'static> {
+    Leaf(T),
+    Kids(Vec<Tree<T>>),
+    Up(Option<Gc<Tree<T>>>),
+}
+
+#[test]
+fn self_mentions_inside_and_outside_gc() {
+    const {
+        assert!(<Tree<u32> as gc_core::TraceMeta>::TRACKED);
+    }
+    let root: Gc<RefCell<Tree<u32>>> = Gc::new(RefCell::new(Tree::Kids(vec![Tree::Leaf(1)])));
+    let kid = Gc::new(Tree::Up(None));
+    assert!(gc_core::is_tracked(&kid) && gc_core::is_tracked(&root));
+    assert!(edges(&root).is_empty());
+    *root.borrow_mut() = Tree::Kids(vec![Tree::Leaf(2), Tree::Up(Some(kid))]);
+    assert_eq!(edges(&root).len(), 1);
+    drop(root);
+    assert_heap_clean();
+}
