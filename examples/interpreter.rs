@@ -25,7 +25,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 
-use gc_core::{self as gc, Gc, Phase, Trace, unsize};
+use gc_core::objgraph::{self, is_root};
+use gc_core::{self as gc, Describe, Gc, Phase, Trace, unsize};
 
 /// A builtin procedure. The table of them is an untracked leaf.
 type Builtin = fn(&[Value]) -> Result<Value, String>;
@@ -44,8 +45,10 @@ enum Value {
     Native(Gc<dyn NativeObject>),
 }
 
-/// A closure: its code and the environment it captured.
+/// A closure: its code and the environment it captured. The leak-hunting
+/// tools show it in the language's own syntax.
 #[derive(Trace)]
+#[gc(describe)]
 struct Lambda {
     params: Vec<Gc<str>>,
     body: Vec<Value>,
@@ -54,10 +57,28 @@ struct Lambda {
 
 /// One frame of variables. Only the global frame has builtins.
 #[derive(Trace)]
+#[gc(describe)]
 struct Env {
     vars: RefCell<HashMap<Gc<str>, Value>>,
     builtins: HashMap<&'static str, Builtin>,
     parent: Option<Gc<Env>>,
+}
+
+impl Describe for Lambda {
+    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let params: Vec<&str> = self.params.iter().map(|p| &**p).collect();
+        let body: Vec<String> = self.body.iter().map(Value::to_string).collect();
+        write!(f, "(lambda ({}) {})", params.join(" "), body.join(" "))
+    }
+}
+
+impl Describe for Env {
+    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.parent {
+            None => write!(f, "#<global frame>"),
+            Some(_) => write!(f, "#<frame of {} variables>", self.vars.borrow().len()),
+        }
+    }
 }
 
 /// An object implemented in Rust that the language can hold.
@@ -406,6 +427,23 @@ fn main() {
     gc::collect();
     assert!(probe.upgrade().is_none(), "collect() frees the cycle");
     println!("a dropped closure outlives its last handle until collect() frees its cycle");
+
+    // Who keeps a procedure alive? The chain speaks the language: frames
+    // and lambdas describe themselves, and map entries are labelled by the
+    // variable's name.
+    let Value::Lambda(fact) = run(&global, "fact") else {
+        panic!("fact is a procedure");
+    };
+    let target = Gc::to_object(&fact); // an introspection handle is never a root
+    drop(fact);
+    let chain = objgraph::find_backref_chain(&target, is_root, 10);
+    let text = objgraph::format_chain(&chain);
+    println!("why `fact` is alive:\n{text}");
+    assert!(
+        text.starts_with("Env #<global frame>\n  --vars[\"fact\"].Lambda.0--> Lambda (lambda (n)"),
+        "{text}"
+    );
+    drop((chain, target));
 
     // The peak heap: the number of tracked objects when each collection starts.
     let peak = Rc::new(Cell::new(0));

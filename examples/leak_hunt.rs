@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use std::path::Path;
 
 use gc_core::objgraph::{self, GraphOptions, is_root};
-use gc_core::{self as gc, Gc, Object, Trace};
+use gc_core::{self as gc, Describe, Gc, Trace};
 
 // ANCHOR: program
 /// A large result that should not outlive the job computing it.
@@ -36,11 +36,19 @@ impl BigFatObject {
     }
 }
 
-/// One unit of work, registered while it runs.
+/// One unit of work, registered while it runs. It describes itself by its
+/// key, which the chain and the graph print.
 #[derive(Trace)]
+#[gc(describe)]
 struct Job {
     key: u64,
     result: Gc<BigFatObject>,
+}
+
+impl Describe for Job {
+    fn describe(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "key={}", self.key)
+    }
 }
 
 /// The program's registry of jobs in flight: a global cache.
@@ -123,7 +131,7 @@ fn main() -> std::io::Result<()> {
         .pop()
         .expect("the leak left BigFatObjects behind");
     let chain = objgraph::find_backref_chain(&leaked, is_root, 20);
-    println!("{}", describe_chain(&chain));
+    println!("{}", objgraph::format_chain(&chain));
     let job = chain[chain.len() - 2]
         .downcast::<Job>()
         .expect("a Job holds it");
@@ -187,21 +195,6 @@ fn main() -> std::io::Result<()> {
     drop((a, b));
     println!("collect() = {}", gc::collect());
     Ok(())
-}
-
-/// `<Registry object at 0x..>` / `  --in_flight[3]--> <Job object at 0x..>`.
-fn describe_chain(chain: &[Object]) -> String {
-    let mut out = format!("{:?}", chain[0]);
-    for pair in chain.windows(2) {
-        let labels: Vec<String> = pair[0]
-            .edges()
-            .into_iter()
-            .filter(|(_, to)| to == &pair[1])
-            .map(|(label, _)| label)
-            .collect();
-        out.push_str(&format!("\n  --{}--> {:?}", labels.join(", "), pair[1]));
-    }
-    out
 }
 
 /// Says where the image (or, without Graphviz, its `.dot` source) is.

@@ -39,7 +39,7 @@
 //! | 20 writer | script | `set_debug_writer`: the script runs after each line |
 //! | 21 borrow across | slot, `f` (f%3: vec/map/opt; bit 2: collect_generation(0)) | `collect()` while a field is mutably borrowed |
 //! | 22 threshold | `t` | t%4: set_threshold((t>>2)%8, 1, 1) / enable / disable / default |
-//! | 23 introspect | `i`, slot | get_objects, get_referrers, get_referents, objgraph roots/is_root/count/chains |
+//! | 23 introspect | `i`, slot | get_objects, get_referrers, get_referents, objgraph roots/is_root/count/chains, labelled edges and descriptions (a node describes itself by running its `fin_script`), `show_refs` and `format_chain` |
 //!
 //! Hook scripts (`byte % 24`), run by a node's destructor (its `Hook`
 //! field), a `Fin` finalizer, a `downgrade_with` callback, a
@@ -110,7 +110,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use gc_core::weakref::{Finalizer, WeakKeyMap, WeakSet, WeakValueMap};
 use gc_core::{
-    self as gc, DebugFlags, Finalize, FinalizerPolicy, Gc, Object, Trace, Weak, objgraph,
+    self as gc, DebugFlags, Describe, Finalize, FinalizerPolicy, Gc, Object, Trace, Weak, objgraph,
 };
 
 const MAX_OPS: usize = 300;
@@ -193,6 +193,7 @@ trait Fields {
 macro_rules! node_type {
     ($(#[$m:meta])* $name:ident) => {
         #[derive(Trace)]
+        #[gc(describe)]
         $(#[$m])*
         struct $name {
             id: u32,
@@ -245,6 +246,21 @@ macro_rules! node_type {
         }
     };
 }
+
+/// A node's description runs its `fin_script` as a hook: user code run by
+/// the tools (`Object::describe`, graphs, `format_chain`), from a hook too.
+macro_rules! describe_by_script {
+    ($($name:ident),*) => {$(
+        impl Describe for $name {
+            fn describe(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                run_script(&self.fin_script, None);
+                write!(f, "#{}", self.id)
+            }
+        }
+    )*};
+}
+
+describe_by_script!(Plain, Fin);
 
 node_type!(Plain);
 node_type!(
@@ -712,7 +728,7 @@ fn take_garbage(keep: bool) {
 }
 
 fn introspect(i: u8, target: Option<&Ref>) {
-    match i % 8 {
+    match i % 10 {
         0 => drop(gc::get_objects(None)),
         1 => drop(gc::get_objects(Some((i >> 3) as usize % 3))),
         2 => {
@@ -734,7 +750,7 @@ fn introspect(i: u8, target: Option<&Ref>) {
         6 => {
             let _ = objgraph::count("Plain") + objgraph::count("Fin");
         }
-        _ => {
+        7 => {
             if let Some(t) = target {
                 drop(objgraph::find_backref_chain(
                     &t.object(),
@@ -742,6 +758,25 @@ fn introspect(i: u8, target: Option<&Ref>) {
                     4,
                 ));
                 drop(objgraph::get_leaking_objects());
+            }
+        }
+        8 => {
+            // Labels (the `map` field's `u8` keys are rendered while
+            // tracing) and the description (a hook script).
+            if let Some(t) = target {
+                drop(t.object().edges());
+                drop(t.object().describe());
+            }
+        }
+        _ => {
+            if let Some(t) = target {
+                let options = objgraph::GraphOptions {
+                    max_depth: 2,
+                    ..objgraph::GraphOptions::default()
+                };
+                let _ = objgraph::show_refs(&[t.object()], &options);
+                let chain = objgraph::find_backref_chain(&t.object(), objgraph::is_root, 3);
+                drop(objgraph::format_chain(&chain));
             }
         }
     }

@@ -49,6 +49,10 @@
 //! - **Weak references** ([`Weak`], [`Gc::downgrade_with`] callbacks,
 //!   [`weakref`]'s collections and `finalize`) are cleared before anything of
 //!   a dying object runs, so no destructor can reach it through them.
+//! - **Leak hunting** ([`objgraph`]) in the program's own terms: edges are
+//!   labelled by the field, index or map key that holds them (`vars["x"]`),
+//!   and a type can describe its objects (`#[gc(describe)]` + [`Describe`],
+//!   Python's `__repr__` as objgraph prints it).
 //!
 //! Each thread has its own heap: `Gc` is neither `Send` nor `Sync`, and all
 //! collector state (thresholds, counts, callbacks, garbage list, debug flags)
@@ -163,7 +167,7 @@
 //! | layer | module | what (CPython) |
 //! |---|---|---|
 //! | 1 | `layout` | the box: header, flags, vtable shape, container lists, allocation, weak cell shape (`PyGC_Head`, `gc_list_*`, `PyObject_Malloc`) |
-//! | 2 | `trace` | the contract: [`Trace`], [`Tracer`], [`DropOk`], [`Finalize`], std impls, edge labels (`tp_traverse`) |
+//! | 2 | `trace` | the contract: [`Trace`], [`Tracer`], [`DropOk`], [`Finalize`], [`Describe`], std impls, edge labels (`tp_traverse`) |
 //! | 3 | `heap` | the per-thread heap's data: generations, stats, settings, callbacks, `gc.garbage`, thread exit (`GCState`) |
 //! | 4 | `lifecycle` | one object's life outside collections: dealloc, finalizer on refcount death, weak references, trashcan (`_Py_Dealloc`, `PyObject_ClearWeakRefs`, `Py_TRASHCAN`) |
 //! | 5 | [`collector`] | collections, in pipeline order: schedule, driver, reachability, finalizers, teardown, debug lines (`Python/gc.c`) |
@@ -200,7 +204,7 @@ pub use gcmodule::{
 
 pub use handles::{AsObject, Gc, GcMut, Object, ReferenceError, Weak};
 pub use heap::{CallbackId, CollectionInfo, DebugFlags, FinalizerPolicy, GenerationStats, Phase};
-pub use trace::{DropOk, Finalize, Trace, TraceMeta, Tracer};
+pub use trace::{Describe, DropOk, Finalize, Trace, TraceMeta, Tracer};
 
 /// Names the macros' expansions use. Not part of the API.
 #[doc(hidden)]

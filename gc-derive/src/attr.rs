@@ -42,8 +42,8 @@ impl Place {
     /// The keys accepted in this place, for "unknown attribute" messages.
     fn accepted(self) -> String {
         match self {
-            Place::Type => "expected one of `bound = \"...\"`, `crate = \"...\"`, `finalize`, \
-                            `unsafe_no_drop` on the type"
+            Place::Type => "expected one of `bound = \"...\"`, `crate = \"...\"`, `describe`, \
+                            `finalize`, `unsafe_no_drop` on the type"
                 .to_owned(),
             Place::Variant | Place::Field => format!("expected `skip` on {}", self.describe()),
         }
@@ -78,6 +78,8 @@ pub(crate) struct Attrs {
     pub(crate) bound: Option<Setting<Vec<WherePredicate>>>,
     /// `finalize`: the type implements `Finalize`.
     pub(crate) finalize: Option<Setting<()>>,
+    /// `describe`: the type implements `Describe`.
+    pub(crate) describe: Option<Setting<()>>,
     /// `unsafe_no_drop`: allow a `Drop` impl; the user vouches that it never touches a `Gc`.
     pub(crate) unsafe_no_drop: Option<Setting<()>>,
     /// A `crate = ...` was written but was invalid: the runtime's path is unknown, so the
@@ -121,6 +123,7 @@ fn parse_entry(
     match name.as_str() {
         "skip" => flag(errors, meta, "skip", &mut out.skip),
         "finalize" => flag(errors, meta, "finalize", &mut out.finalize),
+        "describe" => flag(errors, meta, "describe", &mut out.describe),
         "unsafe_no_drop" => flag(errors, meta, "unsafe_no_drop", &mut out.unsafe_no_drop),
         "crate" => {
             let parsed = string(errors, meta, "crate", out.krate.is_some(), |lit| {

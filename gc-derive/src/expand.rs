@@ -120,6 +120,7 @@ fn expand(input: &Input<'_>) -> TokenStream {
             }
         }
     });
+    let describe = describe(input, &krate);
     let drop_check = match &input.attrs.unsafe_no_drop {
         None => no_drop(input),
         Some(setting) => drop_ok(input, &krate, setting),
@@ -158,6 +159,8 @@ fn expand(input: &Input<'_>) -> TokenStream {
                 const TRACKED: bool = #tracked;
 
                 #finalizer
+
+                #describe
             }
 
             #drop_check
@@ -225,6 +228,41 @@ fn tracked(input: &Input<'_>, traced: &[&Field<'_>], meta: &TokenStream) -> Toke
         }
         #(#terms)||*
     }}
+}
+
+/// The tools' hooks: with `#[gc(describe)]`, `__DESCRIBES` and `__describe` forwarding to
+/// `Describe::describe`; and for a newtype (a struct with one traced field, none skipped), the
+/// field's map-key label, so that `struct Symbol(Rc<str>)` labels `vars["x"]` as `Rc<str>`
+/// does (std code only: it runs while the map is traced).
+fn describe(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
+    let meta = quote!(#krate::TraceMeta);
+    let f = Ident::new("__f", Span::mixed_site());
+    let out = Ident::new("__out", Span::mixed_site());
+    let describe = input.attrs.describe.as_ref().map(|setting| {
+        // Spanned on `describe` in the attribute: a missing `impl Describe` is reported there.
+        let describe = quote_spanned!(setting.span()=> <Self as #krate::Describe>::describe);
+        quote! {
+            const __DESCRIBES: bool = true;
+
+            fn __describe(&self, #f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                #describe(self, #f)
+            }
+        }
+    });
+    let key_label = match &input.data {
+        Data::Struct(fields) if fields.len() == 1 && fields[0].is_traced() => {
+            let field = &fields[0];
+            let (ty, member) = (field.ty, &field.member);
+            Some(quote! {
+                #[inline]
+                fn __key_label(&self, #out: &mut ::std::string::String) -> bool {
+                    <#ty as #meta>::__key_label(&self.#member, #out)
+                }
+            })
+        }
+        _ => None,
+    };
+    quote!(#describe #key_label)
 }
 
 /// For a type without generics, a constant that evaluates `TRACKED` of each field type that

@@ -33,6 +33,7 @@
 //! | `#[gc(skip)]` | field or enum variant | not traced, and not counted in `TRACKED`. Safe: reporting too few edges only keeps the objects behind them alive (a leak, never a use-after-free). |
 //! | `#[gc(bound = "T: Trace, U: Clone")]` | type | where-predicates that replace the inferred ones ([Bounds](#bounds)). `""` means none. |
 //! | `#[gc(finalize)]` | type | the type has a finalizer, Python's `__del__`: it must `impl gc_core::Finalize`, or the derive fails to compile, pointing at `finalize`. |
+//! | `#[gc(describe)]` | type | the type describes its objects to the leak-hunting tools (graph nodes, `Object::describe`, `objgraph::format_chain`): it must `impl gc_core::Describe`, or the derive fails to compile, pointing at `describe`. |
 //! | `#[gc(unsafe_no_drop)]` | type | allows a `Drop` impl that never uses the type's `Gc`s; requires `unsafe impl gc_core::DropOk` for the type, or the derive fails to compile, pointing at `unsafe_no_drop`. See [Drop](#drop). |
 //! | `#[gc(crate = "path")]` | type | the path of gc-core when it is not `::gc_core` (renamed dependency, re-export). A re-export must provide everything the expansion names: `pub use gc_core;` and `crate = "my_runtime::gc_core"`, or `pub use gc_core::*;` in the module the path names (a glob also brings the hidden `__private` module). |
 //!
@@ -104,7 +105,10 @@
 //!   `F` lacks `TraceMeta` it is `false` instead of a second error, so a field of a type without
 //!   `Trace` is reported once, by its `__trace` call in `trace`, which fails the build.
 //! - With `#[gc(finalize)]`, the `TraceMeta` impl also sets `__HAS_FINALIZER` and forwards
-//!   `__finalize` to `Finalize::finalize`.
+//!   `__finalize` to `Finalize::finalize`; with `#[gc(describe)]`, `__DESCRIBES` and
+//!   `__describe` to `Describe::describe`. A newtype (a struct of one traced field) forwards
+//!   `__key_label` to its field, so that it labels map entries as its field would
+//!   (`vars["x"]` for `struct Symbol(Rc<str>)`).
 //! - The last three items reject a `Drop` impl on `Node` ([Drop](#drop)). With
 //!   `#[gc(unsafe_no_drop)]` they are replaced by a check that `Node` implements
 //!   `gc_core::DropOk`.

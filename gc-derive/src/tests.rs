@@ -120,6 +120,40 @@ fn named_struct() {
 }
 
 #[test]
+fn describe_and_newtype_key_labels() {
+    let output = expand(quote! {
+        #[gc(describe)]
+        struct Symbol(Rc<str>);
+    });
+    assert_contains(&output, "const __DESCRIBES: bool = true;");
+    assert_contains(
+        &output,
+        "fn __describe(&self, __f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {",
+    );
+    assert_contains(
+        &output,
+        "<Self as ::gc_core::Describe>::describe(self, __f)",
+    );
+    // A newtype forwards its key label to its one field.
+    assert_contains(
+        &output,
+        "fn __key_label(&self, __out: &mut ::std::string::String) -> bool { \
+         <Rc<str> as ::gc_core::TraceMeta>::__key_label(&self.0, __out) }",
+    );
+    // Not with two fields, nor with the one field skipped; no description without the
+    // attribute.
+    let two = expand(quote!(
+        struct Pair(u8, u8);
+    ));
+    assert_lacks(&two, "__key_label");
+    assert_lacks(&two, "__describe");
+    let skipped = expand(quote!(
+        struct Opaque(#[gc(skip)] u8);
+    ));
+    assert_lacks(&skipped, "__key_label");
+}
+
+#[test]
 fn tuple_struct_labels_are_indices() {
     let output = expand(quote!(
         struct Pair(Gc<A>, u32);
@@ -658,7 +692,7 @@ fn unknown_keys_list_the_valid_ones() {
         )),
         [
             "unknown attribute `#[gc(bogus)]`; expected one of `bound = \"...\"`, \
-             `crate = \"...\"`, `finalize`, `unsafe_no_drop` on the type"
+             `crate = \"...\"`, `describe`, `finalize`, `unsafe_no_drop` on the type"
         ]
     );
     assert_eq!(

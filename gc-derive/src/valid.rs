@@ -58,6 +58,7 @@ fn check_member_attrs(errors: &Errors, attrs: &Attrs, place: Place) {
     misplaced(errors, attrs.krate.as_ref(), "crate = \"...\"", place);
     misplaced(errors, attrs.bound.as_ref(), "bound = \"...\"", place);
     misplaced(errors, attrs.finalize.as_ref(), "finalize", place);
+    misplaced(errors, attrs.describe.as_ref(), "describe", place);
     misplaced(
         errors,
         attrs.unsafe_no_drop.as_ref(),

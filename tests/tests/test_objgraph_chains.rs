@@ -70,7 +70,7 @@ fn find_backref_chain_goes_through_vec_and_hashmap_fields() {
     let in_map = target("in the map");
     let chain = objgraph::find_backref_chain(&in_map, is_root, 20);
     assert_eq!(names(&chain), ["Registry", "Holder", "Node"]);
-    assert_eq!(chain_labels(&chain), ["map[0].value", "item"]);
+    assert_eq!(chain_labels(&chain), [r#"map["key"]"#, "item"]);
 
     // A `Gc<T>` works as the target too.
     let typed = in_map.downcast::<Node>().unwrap();

@@ -724,6 +724,19 @@ impl<T: ?Sized + 'static> TraceMeta for Gc<T> {
     // Always true, whatever `T` is: `Gc<Node>` inside `Node` must not make
     // the constant depend on itself.
     const TRACKED: bool = true;
+
+    /// A `Gc<str>` key (an interned symbol) is labelled like a `str` key:
+    /// by the target's key label, through its vtable. Nothing for a target
+    /// whose value a running collection has condemned or dropped.
+    fn __key_label(&self, out: &mut String) -> bool {
+        let header = self.header();
+        if header.has(flags::VALUE_DROPPED | flags::CONDEMNED) {
+            return false;
+        }
+        // SAFETY: the box is live (this handle) and its value is not dropped
+        // (checked above); the vtable matches the value.
+        unsafe { (header.vtable.key_label)(Gc::header_ptr(self), out) }
+    }
 }
 
 impl<T: ?Sized + 'static> sealed::Sealed for Gc<T> {

@@ -6,8 +6,10 @@ use std::hash::{Hash, Hasher};
 use crate::handles::Gc;
 use crate::layout::{GcHeader, HeaderPtr, flags, short_type_name};
 use crate::lifecycle::StrongRef;
-use crate::trace::trace_edges;
-use crate::trace::{Trace, TraceMeta, Tracer, render_label};
+use crate::trace::{Trace, TraceMeta, Tracer, render_label, trace_edges, trace_labelled_edges};
+
+/// A vtable's `describe` entry.
+type DescribeFn = unsafe fn(HeaderPtr, &mut fmt::Formatter<'_>) -> fmt::Result;
 
 /// A strong handle to an object of any type, as Python code sees every
 /// value: what [`get_objects`](crate::get_objects),
@@ -117,11 +119,15 @@ impl Object {
     }
 
     /// The same as [`referents`](Object::referents), each with the label of
-    /// the edge: the field name (`next`, `.0`), the index (`items[3]`), or
-    /// `Variant.field` in an enum.
+    /// the edge: the field name (`next`, `.0`), the index (`items[3]`),
+    /// `Variant.field` in an enum, or a map entry's key (`vars["x"]` for the
+    /// value, `vars.keys["x"]` for the key's own edges) where the key is a
+    /// string, a number, a `Gc` of one or a derived newtype over one, cut at
+    /// 40 characters; other map entries are `vars[2].value` by position.
     ///
     /// ```
     /// use gc_core::{Gc, Trace};
+    /// use std::collections::BTreeMap;
     ///
     /// #[derive(Trace)]
     /// struct Pair(Gc<u8>, Vec<Gc<u8>>);
@@ -129,16 +135,63 @@ impl Object {
     /// let p = Gc::new(Pair(Gc::new(1), vec![Gc::new(2), Gc::new(3)]));
     /// let labels: Vec<String> = Gc::to_object(&p).edges().into_iter().map(|(l, _)| l).collect();
     /// assert_eq!(labels, [".0", ".1[0]", ".1[1]"]);
+    ///
+    /// #[derive(Trace)]
+    /// struct Env {
+    ///     vars: BTreeMap<String, Gc<u8>>,
+    /// }
+    ///
+    /// let env = Gc::new(Env { vars: BTreeMap::from([("x".to_string(), Gc::new(7))]) });
+    /// let labels: Vec<String> = Gc::to_object(&env).edges().into_iter().map(|(l, _)| l).collect();
+    /// assert_eq!(labels, [r#"vars["x"]"#]);
     /// ```
     pub fn edges(&self) -> Vec<(String, Object)> {
         let mut out = Vec::new();
         // SAFETY: a strong handle keeps the value alive.
         unsafe {
-            trace_edges(self.ptr(), &mut |h, path| {
+            trace_labelled_edges(self.ptr(), &mut |h, path| {
                 out.push((render_label(path), Object::new_ref(h)));
             });
         }
         out
+    }
+
+    /// The object's description ([`Describe`](crate::Describe), or a std
+    /// value's `Debug` form: `"x"`, `42`), or `None` for a type without one
+    /// or an object a running collection is tearing down. Runs the type's
+    /// `describe`, user code.
+    ///
+    /// ```
+    /// use gc_core::{Gc, Trace};
+    ///
+    /// #[derive(Trace)]
+    /// struct Opaque(u8);
+    ///
+    /// assert_eq!(Gc::to_object(&Gc::new(String::from("hi"))).describe().as_deref(), Some("\"hi\""));
+    /// assert_eq!(Gc::to_object(&Gc::new(Opaque(1))).describe(), None);
+    /// ```
+    pub fn describe(&self) -> Option<String> {
+        let header = self.header();
+        let describe = header.vtable.describe?;
+        if header.has(flags::VALUE_DROPPED | flags::CONDEMNED) {
+            return None;
+        }
+        /// `Display` through the vtable's entry.
+        struct Description(HeaderPtr, DescribeFn);
+        impl fmt::Display for Description {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                // SAFETY: the `Object` this was made from keeps the box
+                // alive, and its value was not dropped (checked before).
+                unsafe { (self.1)(self.0, f) }
+            }
+        }
+        let mut out = String::new();
+        // An error from the user's `describe` keeps what it wrote.
+        let _ = fmt::write(
+            &mut out,
+            format_args!("{}", Description(self.ptr(), describe)),
+        );
+        Some(out)
     }
 
     /// Whether the object is on the collector's lists (see

@@ -33,6 +33,12 @@ impl<T: ?Sized + Stored + TraceMeta + TraceValue + 'static> VTableOf<T> {
         } else {
             None
         },
+        describe: if T::__DESCRIBES {
+            Some(describe_of::<T>)
+        } else {
+            None
+        },
+        key_label: key_label_of::<T>,
         shape: T::SHAPE,
         type_name: std::any::type_name::<T>,
         type_id: TypeId::of::<T>,
@@ -74,4 +80,26 @@ unsafe fn drop_value_of<T: ?Sized + Stored>(header: HeaderPtr) {
 unsafe fn finalize_of<T: ?Sized + Stored + TraceMeta>(header: HeaderPtr) {
     // SAFETY: forwarded from the caller.
     unsafe { value_ref::<T>(header) }.__finalize();
+}
+
+/// # Safety
+///
+/// `header` must be a live box holding a `T` whose value has not been dropped.
+unsafe fn describe_of<T: ?Sized + Stored + TraceMeta>(
+    header: HeaderPtr,
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    // SAFETY: forwarded from the caller.
+    unsafe { value_ref::<T>(header) }.__describe(f)
+}
+
+/// # Safety
+///
+/// `header` must be a live box holding a `T` whose value has not been dropped.
+unsafe fn key_label_of<T: ?Sized + Stored + TraceMeta>(
+    header: HeaderPtr,
+    out: &mut String,
+) -> bool {
+    // SAFETY: forwarded from the caller.
+    unsafe { value_ref::<T>(header) }.__key_label(out)
 }

@@ -107,6 +107,14 @@ pub(crate) struct VTable {
     pub(crate) drop_value: unsafe fn(HeaderPtr),
     /// Runs the finalizer, if the type has one.
     pub(crate) finalize: Option<unsafe fn(HeaderPtr)>,
+    /// Writes the value's description (`Describe`), if the type has one.
+    /// User code: only the tools call it, never while tracing.
+    pub(crate) describe:
+        Option<unsafe fn(HeaderPtr, &mut std::fmt::Formatter<'_>) -> std::fmt::Result>,
+    /// Writes the value's map-key label and returns `true`, or returns
+    /// `false` (`TraceMeta::__key_label`: std code only, called while
+    /// tracing the map that holds a `Gc` key).
+    pub(crate) key_label: unsafe fn(HeaderPtr, &mut String) -> bool,
     /// How big the box is, for deallocation.
     pub(crate) shape: Shape,
     pub(crate) type_name: fn() -> &'static str,

@@ -3,11 +3,13 @@
 //! (objgraph's `_find_chain`).
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 
 use super::roots::RootScope;
-use super::walk::ReverseIndex;
+use super::walk::{ReverseIndex, edge_labels};
 use crate::handles::{AsObject, Object, sealed::Sealed};
 use crate::heap::heap;
+use crate::trace::truncate;
 
 /// The shortest chain of references from an object satisfying `predicate`
 /// to `target`: `[match, ..., target]`, each element holding a strong edge
@@ -162,6 +164,81 @@ pub fn find_ref_chain_ignoring(
     );
     chain.reverse();
     chain
+}
+
+/// A chain of references as text, one object per line, each after the
+/// labels of the edges that lead to it from the line before: what a test or
+/// a log prints about a leak.
+///
+/// An object is shown by its short type name and its description
+/// ([`Object::describe`], cut at 40 characters) where its type has one,
+/// else by its address, as Python prints an object. Consecutive objects
+/// that hold no edge to each other are joined by `-->`, unlabelled.
+///
+/// ```
+/// use gc_core::objgraph::{self, is_root};
+/// use gc_core::{Describe, Gc, Trace};
+/// use std::cell::RefCell;
+/// use std::collections::HashMap;
+/// use std::fmt;
+///
+/// #[derive(Trace)]
+/// struct Env {
+///     vars: RefCell<HashMap<String, Gc<Lambda>>>,
+/// }
+///
+/// #[derive(Trace)]
+/// #[gc(describe)]
+/// struct Lambda {
+///     name: String,
+///     body: Gc<String>,
+/// }
+///
+/// impl Describe for Lambda {
+///     fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         write!(f, "(lambda {})", self.name)
+///     }
+/// }
+///
+/// let global = Gc::new(Env { vars: RefCell::new(HashMap::new()) });
+/// let body = Gc::new(String::from("(* x x)"));
+/// let square = Gc::new(Lambda { name: "square".into(), body: body.clone() });
+/// global.vars.borrow_mut().insert("sq".into(), square);
+/// let leaked = Gc::to_object(&body); // an `Object` never makes its target a root
+/// drop(body);
+///
+/// let chain = objgraph::find_backref_chain(&leaked, is_root, 10);
+/// assert_eq!(
+///     objgraph::format_chain(&chain),
+///     format!(
+///         "Env at {:#x}\n  --vars[\"sq\"]--> Lambda (lambda square)\n  --body--> String \"(* x x)\"",
+///         chain[0].id()
+///     )
+/// );
+/// ```
+pub fn format_chain(chain: &[Object]) -> String {
+    let mut out = String::new();
+    for (i, obj) in chain.iter().enumerate() {
+        if i > 0 {
+            let labels = edge_labels(Sealed::header(&chain[i - 1]), Sealed::header(obj));
+            let labels: Vec<&str> = labels
+                .iter()
+                .map(String::as_str)
+                .filter(|label| !label.is_empty())
+                .collect();
+            let _ = write!(out, "\n  --{}--> ", labels.join(", "));
+        }
+        out.push_str(&obj.short_type_name());
+        match obj.describe() {
+            Some(description) => {
+                let _ = write!(out, " {}", truncate(description));
+            }
+            None => {
+                let _ = write!(out, " at {:#x}", obj.id());
+            }
+        }
+    }
+    out
 }
 
 /// A handle to a borrowed object.

@@ -7,12 +7,15 @@
 //! beyond `too_many`), with three differences that come from Rust:
 //!
 //! - edges carry the field that holds them (`next`, `.0`, `items[3]`,
-//!   `Variant.field`, `map[2].value`), where objgraph only knows dict keys;
-//!   several edges between the same two objects are drawn once, their labels
-//!   joined by `, `;
-//! - the second line of a label is the number of strong edges the object
-//!   has (`3 edges`) instead of a `repr()`: values need not implement
-//!   `Debug`, and the graph stays deterministic;
+//!   `Variant.field`), and a map entry's key where the key is a string, a
+//!   number, a `Gc` of one or a newtype over one (`vars["x"]`, cut at 40
+//!   characters; `vars[2].value` otherwise), where objgraph only knows dict
+//!   keys; several edges between the same two objects are drawn once, their
+//!   labels joined by `, `;
+//! - the second line of a label is the object's description where its type
+//!   has one (`#[gc(describe)]`, or a std value's `Debug` form, cut at 40
+//!   characters, as objgraph cuts a `repr()`), and otherwise the number of
+//!   strong edges it has (`3 edges`): values need not implement `Debug`;
 //! - roots (see [`is_root`](super::is_root)) are green, as objgraph paints
 //!   modules.
 
@@ -343,8 +346,17 @@ impl Builder<'_> {
             let count = obj.strong_count().saturating_sub(object_handles(h));
             let _ = write!(label, " [{count}]");
         }
-        let edges = edge_count(h);
-        let _ = write!(label, "\n{edges} edge{}", if edges == 1 { "" } else { "s" });
+        // objgraph's second line is the object's short `repr`: here its
+        // description where the type has one, else how many edges it holds.
+        match obj.describe() {
+            Some(description) => {
+                let _ = write!(label, "\n{}", crate::trace::truncate(description));
+            }
+            None => {
+                let edges = edge_count(h);
+                let _ = write!(label, "\n{edges} edge{}", if edges == 1 { "" } else { "s" });
+            }
+        }
         let _ = writeln!(self.out, "  {id}[label=\"{}\"];", quote(&label));
 
         let (mut hue, mut sat, mut val) =

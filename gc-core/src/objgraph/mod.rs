@@ -3,8 +3,11 @@
 //! object alive, and Graphviz drawings of the object graph.
 //!
 //! Two things make it sharper than the original. Edges know the field that
-//! holds them (`cache[3].value`, `next`, `.0`, `Variant.field`), so chains
-//! and graphs say *where* a reference lives. And roots are exact:
+//! holds them (`next`, `.0`, `items[3]`, `Variant.field`, and a map entry's
+//! key, `vars["x"]`), so chains and graphs say *where* a reference lives,
+//! and a type can describe its objects in the program's own terms
+//! ([`Describe`](crate::Describe): `(lambda square (x))` rather than
+//! `Value`), which the graphs and [`format_chain`] print. And roots are exact:
 //! [`is_root`] compares an object's strong count with its references from
 //! the heap, so "referenced from outside the heap" (a local, a static, an
 //! `Rc`) needs no guess like objgraph's `is_proper_module`.
@@ -110,6 +113,7 @@ mod walk;
 
 pub use chain::{
     find_backref_chain, find_backref_chain_ignoring, find_ref_chain, find_ref_chain_ignoring,
+    format_chain,
 };
 
 pub use count::{

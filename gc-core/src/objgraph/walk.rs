@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::handles::Object;
 use crate::heap::{Heap, Lists};
 use crate::layout::{GcHeader, HeaderPtr, VTable, short_type_name};
-use crate::trace::trace_edges;
+use crate::trace::{trace_edges, trace_labelled_edges};
 
 /// A new handle to an object found on one of the heap's lists.
 ///
@@ -65,7 +65,7 @@ pub(super) fn edge_labels(from: HeaderPtr, to: HeaderPtr) -> Vec<String> {
     let mut labels = Vec::new();
     // SAFETY: callers hold a handle to `from`, whose value is live.
     unsafe {
-        trace_edges(from, &mut |child, path| {
+        trace_labelled_edges(from, &mut |child, path| {
             if child == to {
                 labels.push(crate::trace::render_label(path));
             }

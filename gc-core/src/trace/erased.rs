@@ -16,6 +16,7 @@ pub trait ErasedTracer {
     fn erased_weak(&mut self, cell: &WeakCell);
     fn erased_push(&mut self, segment: Segment);
     fn erased_pop(&mut self);
+    fn erased_wants_key_labels(&self) -> bool;
 }
 
 impl<V: Tracer> ErasedTracer for V {
@@ -37,6 +38,10 @@ impl<V: Tracer> ErasedTracer for V {
 
     fn erased_pop(&mut self) {
         self.__pop_label();
+    }
+
+    fn erased_wants_key_labels(&self) -> bool {
+        self.__wants_key_labels()
     }
 }
 
@@ -69,5 +74,17 @@ impl Tracer for Erased<'_> {
 
     fn __weak_cell(&mut self, cell: &WeakCell) {
         self.0.erased_weak(cell);
+    }
+
+    fn __push_label(&mut self, segment: Segment) {
+        self.0.erased_push(segment);
+    }
+
+    fn __pop_label(&mut self) {
+        self.0.erased_pop();
+    }
+
+    fn __wants_key_labels(&self) -> bool {
+        self.0.erased_wants_key_labels()
     }
 }

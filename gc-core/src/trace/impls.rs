@@ -8,7 +8,7 @@
 //! | `Rc<T>`, `Arc<T>`, `rc::Weak<T>`, `sync::Weak<T>` | no | none; accepted only if `T` cannot reach a `Gc` (a compile error otherwise) |
 //! | `Box<T>`, `Box<[T]>`, `Box<str>`, `Pin<Box<T>>`, `Option<T>`, `Result<T, E>`, `RefCell<T>`, `OnceCell<T>`, `Reverse<T>`, `Wrapping<T>`, `Saturating<T>`, `Cow<'static, B>` (its owned half) | as `T` | `T`'s, unlabelled |
 //! | `Vec<T>`, `VecDeque<T>`, `LinkedList<T>`, `BinaryHeap<T>`, `BTreeSet<T>`, `HashSet<T>`, `[T; N]`, `[T]` | as `T` | each element, labelled `[i]` |
-//! | `HashMap<K, V>`, `BTreeMap<K, V>` | as `K` or `V` | `[i].key`, `[i].value` |
+//! | `HashMap<K, V>`, `BTreeMap<K, V>` | as `K` or `V` | `["x"]` for the value and `keys["x"]` for the key where the key has a label (strings, numbers, `char`, `bool`, a `Gc` or `Box`/`Rc`/`Arc` of one, a derived newtype over one); `[i].value`, `[i].key` otherwise |
 //! | tuples (up to 12) | as any element | `.0`, `.1`, ... |
 //! | `Range<T>`, `RangeInclusive<T>`, `RangeFrom<T>`, `RangeTo<T>`, `RangeToInclusive<T>` | as `T` | `start`, `end` |
 //! | `Gc<T>` | yes | one strong edge |
@@ -18,13 +18,54 @@
 //!
 //! A `RefCell` that is mutably borrowed while the collector runs is skipped
 //! (its contents count as referenced from outside, and survive).
+//!
+//! Leaves, strings and numbers describe themselves to the tools by their
+//! `Debug` form (`"x"`, `42`), and `Box`, `Rc`, `Arc`, `RefCell`, `Reverse`
+//! and `Cow` by their contents' description.
 
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
+use std::fmt::{self, Write as _};
 use std::marker::PhantomData;
 
 use crate::trace::{Trace, TraceMeta, Tracer};
+
+/// The description and map-key label of a std value: its `Debug` form
+/// (`"x"`, `42`), std code only (`__key_label` runs inside `trace`).
+macro_rules! debug_described {
+    () => {
+        const __DESCRIBES: bool = true;
+
+        fn __describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            fmt::Debug::fmt(self, f)
+        }
+
+        fn __key_label(&self, out: &mut String) -> bool {
+            let _ = write!(out, "{self:?}");
+            true
+        }
+    };
+}
+
+/// The description and map-key label of a value that forwards to the one
+/// value it holds (`Box`, `Rc`, `Reverse`, ...).
+macro_rules! forward_described {
+    ($inner:ty, |$this:ident| $value:expr) => {
+        const __DESCRIBES: bool = <$inner as TraceMeta>::__DESCRIBES;
+
+        fn __describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let $this = self;
+            <$inner as TraceMeta>::__describe($value, f)
+        }
+
+        #[inline(always)]
+        fn __key_label(&self, out: &mut String) -> bool {
+            let $this = self;
+            <$inner as TraceMeta>::__key_label($value, out)
+        }
+    };
+}
 
 macro_rules! leaf {
     ($($ty:ty),* $(,)?) => {$(
@@ -35,6 +76,8 @@ macro_rules! leaf {
         }
         impl TraceMeta for $ty {
             const TRACKED: bool = false;
+
+            debug_described!();
         }
     )*};
 }
@@ -95,7 +138,7 @@ leaf!(
 /// `Arc<[u8]>`); `Rc<RefCell<Gc<Env>>>` is a compile error that says to use
 /// `Gc` (or `#[gc(skip)]` when the field holds no `Gc` after all).
 macro_rules! shared {
-    ($name:literal, $($ty:ident)::+) => {
+    ($name:literal, $($ty:ident)::+ $(, { $($extra:tt)* })?) => {
         // SAFETY: reporting nothing is always allowed; the contents count as
         // externally referenced.
         unsafe impl<T: ?Sized + TraceMeta + 'static> Trace for $($ty)::+<T> {
@@ -119,12 +162,18 @@ macro_rules! shared {
                 );
                 false
             };
+
+            $($($extra)*)?
         }
     };
 }
 
-shared!("Rc", std::rc::Rc);
-shared!("Arc", std::sync::Arc);
+shared!("Rc", std::rc::Rc, {
+    forward_described!(T, |this| &**this);
+});
+shared!("Arc", std::sync::Arc, {
+    forward_described!(T, |this| &**this);
+});
 shared!("rc::Weak", std::rc::Weak);
 shared!("sync::Weak", std::sync::Weak);
 
@@ -159,6 +208,8 @@ unsafe impl<T: ?Sized + TraceMeta> Trace for Box<T> {
 
 impl<T: ?Sized + TraceMeta> TraceMeta for Box<T> {
     const TRACKED: bool = T::TRACKED;
+
+    forward_described!(T, |this| &**this);
 }
 
 /// Each element of a slice once, labelled by its index.
@@ -185,6 +236,8 @@ unsafe impl Trace for str {
 
 impl TraceMeta for str {
     const TRACKED: bool = false;
+
+    debug_described!();
 }
 
 impl<T: TraceMeta> TraceMeta for [T] {
@@ -238,15 +291,12 @@ impl<T: TraceMeta, S> TraceMeta for HashSet<T, S> {
 }
 
 /// Maps: entry `i` traces its key as `[i].key` and its value as `[i].value`.
-fn trace_entry<K: Trace, W: Trace, V: Tracer>(tracer: &mut V, i: usize, key: &K, value: &W) {
-    tracer.index(i, |t| {
-        t.field("key", |t| key.trace(t));
-        t.field("value", |t| value.trace(t));
-    });
+fn trace_entry<K: TraceMeta, W: Trace, V: Tracer>(tracer: &mut V, i: usize, key: &K, value: &W) {
+    tracer.__entry(i, key, |t| key.trace(t), |t| value.trace(t));
 }
 
 // SAFETY: forwards to each key and value once.
-unsafe impl<K: Trace, W: Trace, S> Trace for HashMap<K, W, S> {
+unsafe impl<K: TraceMeta, W: Trace, S> Trace for HashMap<K, W, S> {
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         for (i, (k, v)) in self.iter().enumerate() {
@@ -260,7 +310,7 @@ impl<K: TraceMeta, W: TraceMeta, S> TraceMeta for HashMap<K, W, S> {
 }
 
 // SAFETY: forwards to each key and value once.
-unsafe impl<K: Trace, W: Trace> Trace for BTreeMap<K, W> {
+unsafe impl<K: TraceMeta, W: Trace> Trace for BTreeMap<K, W> {
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
         for (i, (k, v)) in self.iter().enumerate() {
@@ -324,6 +374,17 @@ unsafe impl<T: Trace> Trace for RefCell<T> {
 
 impl<T: TraceMeta> TraceMeta for RefCell<T> {
     const TRACKED: bool = T::TRACKED;
+
+    const __DESCRIBES: bool = T::__DESCRIBES;
+
+    /// The contents' description, or `<borrowed>` while they are mutably
+    /// borrowed. (No key label: a key is never in a `RefCell` for long.)
+    fn __describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.try_borrow() {
+            Ok(value) => value.__describe(f),
+            Err(_) => f.write_str("<borrowed>"),
+        }
+    }
 }
 
 // SAFETY: forwards to the value once it is set.
@@ -350,6 +411,8 @@ unsafe impl<T: Trace> Trace for std::cmp::Reverse<T> {
 
 impl<T: TraceMeta> TraceMeta for std::cmp::Reverse<T> {
     const TRACKED: bool = T::TRACKED;
+
+    forward_described!(T, |this| &this.0);
 }
 
 macro_rules! tuple {
@@ -472,6 +535,24 @@ where
     B::Owned: TraceMeta,
 {
     const TRACKED: bool = <B::Owned as TraceMeta>::TRACKED;
+
+    const __DESCRIBES: bool = <B::Owned as TraceMeta>::__DESCRIBES;
+
+    /// The owned half's description, and the borrowed half's as the owned
+    /// type would describe it (`Cow<'static, str>` is `"x"` either way).
+    fn __describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cow::Owned(owned) => owned.__describe(f),
+            Cow::Borrowed(borrowed) => (*borrowed).to_owned().__describe(f),
+        }
+    }
+
+    fn __key_label(&self, out: &mut String) -> bool {
+        match self {
+            Cow::Owned(owned) => owned.__key_label(out),
+            Cow::Borrowed(borrowed) => (*borrowed).to_owned().__key_label(out),
+        }
+    }
 }
 
 /// Single-value wrappers: forward, unlabelled.

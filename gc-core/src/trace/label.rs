@@ -6,11 +6,30 @@ use super::{Tracer, sealed};
 use crate::layout::{HeaderPtr, flags, header_ref};
 
 /// A segment of an edge label: where inside its owner an edge was found.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 #[doc(hidden)]
 pub enum Segment {
     Field(&'static str),
     Index(usize),
+    /// The value of the map entry with this key label: `["x"]`.
+    Key(Box<str>),
+    /// The key of the map entry with this key label: `.keys["x"]`.
+    KeyOf(Box<str>),
+}
+
+/// The longest key label or description the tools print, in characters,
+/// as objgraph cuts a `repr` at 40.
+pub(crate) const MAX_LABEL: usize = 40;
+
+/// `text` cut to [`MAX_LABEL`] characters, with `…` where it was cut.
+pub(crate) fn truncate(mut text: String) -> Box<str> {
+    if let Some((at, _)) = text.char_indices().nth(MAX_LABEL - 1)
+        && text[at..].chars().nth(1).is_some()
+    {
+        text.truncate(at);
+        text.push('…');
+    }
+    text.into_boxed_str()
 }
 
 /// Renders a label path as Rust-like syntax: `next`, `.0`, `items[3]`,
@@ -30,6 +49,15 @@ pub(crate) fn render_label(path: &[Segment]) -> String {
             Segment::Index(n) => {
                 let _ = write!(out, "[{n}]");
             }
+            Segment::Key(key) => {
+                let _ = write!(out, "[{key}]");
+            }
+            Segment::KeyOf(key) => {
+                if i > 0 {
+                    out.push('.');
+                }
+                let _ = write!(out, "keys[{key}]");
+            }
         }
     }
     out
@@ -41,6 +69,9 @@ pub(crate) struct DynTracer<'a> {
     path: Vec<Segment>,
     visit: &'a mut dyn FnMut(HeaderPtr, &[Segment]),
     edges: Edges,
+    /// Whether map entries are labelled by their keys (which costs a string
+    /// per entry): only for walks that render labels.
+    key_labels: bool,
 }
 
 /// Which strong edges a [`trace_edges_of`] walk reports.
@@ -60,6 +91,7 @@ impl<'a> DynTracer<'a> {
             path: Vec::new(),
             visit,
             edges,
+            key_labels: false,
         }
     }
 }
@@ -81,6 +113,10 @@ impl Tracer for DynTracer<'_> {
 
     fn __push_label(&mut self, segment: Segment) {
         self.path.push(segment);
+    }
+
+    fn __wants_key_labels(&self) -> bool {
+        self.key_labels
     }
 
     fn __pop_label(&mut self) {
@@ -116,6 +152,20 @@ pub(crate) unsafe fn trace_edges(h: HeaderPtr, visit: &mut dyn FnMut(HeaderPtr, 
     unsafe { trace_edges_of(h, Edges::All, visit) }
 }
 
+/// [`trace_edges`], with map entries labelled by their keys where the keys
+/// have labels (`vars["x"]`): for the walks that render labels.
+///
+/// # Safety
+///
+/// As [`trace_edges`].
+pub(crate) unsafe fn trace_labelled_edges(
+    h: HeaderPtr,
+    visit: &mut dyn FnMut(HeaderPtr, &[Segment]),
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { walk(h, Edges::All, true, visit) }
+}
+
 /// [`trace_edges`], reporting only the edges `edges` selects.
 ///
 /// # Safety
@@ -126,12 +176,28 @@ pub(crate) unsafe fn trace_edges_of(
     edges: Edges,
     visit: &mut dyn FnMut(HeaderPtr, &[Segment]),
 ) {
+    // SAFETY: forwarded from the caller.
+    unsafe { walk(h, edges, false, visit) }
+}
+
+/// The walk behind [`trace_edges_of`] and [`trace_labelled_edges`].
+///
+/// # Safety
+///
+/// As [`trace_edges`].
+unsafe fn walk(
+    h: HeaderPtr,
+    edges: Edges,
+    key_labels: bool,
+    visit: &mut dyn FnMut(HeaderPtr, &[Segment]),
+) {
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
     if header.has(flags::VALUE_DROPPED | flags::CONDEMNED) {
         return;
     }
     let mut tracer = DynTracer::new(visit, edges);
+    tracer.key_labels = key_labels;
     // SAFETY: the value is live (checked above); the vtable matches.
     unsafe { (header.vtable.trace_dyn)(h, &mut tracer) };
 }
@@ -153,5 +219,26 @@ mod tests {
         );
         assert_eq!(render_label(&[Index(1)]), "[1]");
         assert_eq!(render_label(&[]), "");
+        let key = || Box::<str>::from("\"x\"");
+        assert_eq!(render_label(&[Field("vars"), Key(key())]), r#"vars["x"]"#);
+        assert_eq!(
+            render_label(&[Field("vars"), KeyOf(key())]),
+            r#"vars.keys["x"]"#
+        );
+        assert_eq!(render_label(&[Key(key()), Field("0")]), r#"["x"].0"#);
+        assert_eq!(render_label(&[KeyOf(key())]), r#"keys["x"]"#);
+    }
+
+    #[test]
+    fn long_labels_are_cut_at_forty_characters() {
+        assert_eq!(&*truncate("short".into()), "short");
+        let forty = "x".repeat(MAX_LABEL);
+        assert_eq!(&*truncate(forty.clone()), forty);
+        let cut = truncate(format!("{forty}y"));
+        assert_eq!(cut.chars().count(), MAX_LABEL);
+        assert!(cut.ends_with("x…"));
+        // By characters, not bytes.
+        let wide = "λ".repeat(MAX_LABEL + 5);
+        assert_eq!(truncate(wide).chars().count(), MAX_LABEL);
     }
 }

@@ -14,10 +14,14 @@ mod label;
 
 pub(crate) use erased::Erased;
 
-pub(crate) use label::{DynTracer, Edges, Segment, render_label, trace_edges, trace_edges_of};
+pub(crate) use label::{
+    DynTracer, Edges, Segment, render_label, trace_edges, trace_edges_of, trace_labelled_edges,
+    truncate,
+};
 
 use crate::handles::{Gc, Weak};
 use crate::layout::{HeaderPtr, WeakCell};
+use std::fmt;
 use std::marker::PhantomData;
 
 /// A value whose strong [`Gc`] edges the collector can enumerate.
@@ -159,6 +163,32 @@ pub trait TraceMeta: Trace + TraceValue {
     /// [`Self::__HAS_FINALIZER`] is true. Not part of the stable API.
     #[doc(hidden)]
     fn __finalize(&self) {}
+
+    /// Whether the type describes its values for the tools
+    /// (`#[gc(describe)]`, or a std type). Not part of the stable API.
+    #[doc(hidden)]
+    const __DESCRIBES: bool = false;
+
+    /// Writes the value's description ([`Describe::describe`]). Called only
+    /// when [`Self::__DESCRIBES`] is true, never during `trace`. Not part of
+    /// the stable API.
+    #[doc(hidden)]
+    fn __describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let _ = f;
+        Ok(())
+    }
+
+    /// Writes the value as a map key in an edge label (`"x"`, `42`) and
+    /// returns `true`, or returns `false` for a type without one. Runs
+    /// *inside* `trace` (for introspection only), so it must run no user
+    /// code: std strings and numbers, and the derive's newtypes over them,
+    /// implement it. Not part of the stable API.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __key_label(&self, out: &mut String) -> bool {
+        let _ = out;
+        false
+    }
 
     /// [`Trace::trace`], reached through `TraceMeta`: the derive traces
     /// fields with it, so that a field type lacking both traits gets one
@@ -394,6 +424,45 @@ pub trait Tracer: sealed::Sealed + Sized {
         trace(self);
     }
 
+    /// Traces map entry `index` with key `key`: the key's edges, then the
+    /// value's. Introspection labels the value's edges by the key where the
+    /// key has a label (`vars["x"]`, and `vars.keys["x"]` for the key's own
+    /// edges); otherwise, and always for the collector, it is
+    /// `index(index, |t| { t.field("key", ..); t.field("value", ..) })`.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __entry<K: TraceMeta + ?Sized, FK: FnOnce(&mut Self), FV: FnOnce(&mut Self)>(
+        &mut self,
+        index: usize,
+        key: &K,
+        trace_key: FK,
+        trace_value: FV,
+    ) {
+        let mut label = String::new();
+        if self.__wants_key_labels() && key.__key_label(&mut label) {
+            let label = label::truncate(label);
+            self.__push_label(Segment::KeyOf(label.clone()));
+            trace_key(self);
+            self.__pop_label();
+            self.__push_label(Segment::Key(label));
+            trace_value(self);
+            self.__pop_label();
+        } else {
+            self.index(index, |t| {
+                t.field("key", trace_key);
+                t.field("value", trace_value);
+            });
+        }
+    }
+
+    /// Whether map entries should be labelled by their keys: only for an
+    /// introspection walk that renders labels. Not part of the stable API.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __wants_key_labels(&self) -> bool {
+        false
+    }
+
     /// Receives a strong edge (called by `Gc`'s `Trace` impl). Each of the
     /// crate's tracers implements this one method; `edge` is the same for
     /// all of them.
@@ -478,6 +547,52 @@ pub trait Tracer: sealed::Sealed + Sized {
 pub trait Finalize {
     /// Runs once, before the object is destroyed.
     fn finalize(&self);
+}
+
+/// A short description of a value for the leak-hunting tools, in the
+/// program's own terms: an interpreter's value in its own syntax, a
+/// function's name, a record's key. objgraph's graphs put it on a node's
+/// second line (where Python's objgraph puts the object's `repr`), and
+/// [`Object::describe`](crate::Object::describe) and
+/// [`objgraph::format_chain`](crate::objgraph::format_chain) print it.
+///
+/// Enable it with `#[gc(describe)]` next to `#[derive(Trace)]`. Strings and
+/// numbers describe themselves (`"x"`, `42`).
+///
+/// `describe` runs only when a tool asks, never during a collection's own
+/// work and never while a value is being traced; but it may run inside a
+/// destructor or finalizer that calls a tool. It gets `&self`, like `Debug`;
+/// a long description is cut at 40 characters in graphs.
+///
+/// ```
+/// use gc_core::{Describe, Gc, Trace};
+/// use std::fmt;
+///
+/// #[derive(Trace)]
+/// #[gc(describe)]
+/// struct Lambda {
+///     name: String,
+///     params: Vec<String>,
+/// }
+///
+/// impl Describe for Lambda {
+///     fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         write!(f, "(lambda {} ({}))", self.name, self.params.join(" "))
+///     }
+/// }
+///
+/// let square = Gc::new(Lambda { name: "square".into(), params: vec!["x".into()] });
+/// let obj = Gc::to_object(&square);
+/// assert_eq!(obj.describe().as_deref(), Some("(lambda square (x))"));
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has `#[gc(describe)]` but does not implement `Describe`",
+    label = "`#[gc(describe)]` requires `impl Describe for {Self}`",
+    note = "add `impl gc_core::Describe for {Self} {{ fn describe(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{ ... }} }}`, or remove `#[gc(describe)]`"
+)]
+pub trait Describe {
+    /// Writes the description, as `Display::fmt` would.
+    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 }
 
 /// Implements the seal for the collector's own tracers.

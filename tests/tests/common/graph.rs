@@ -158,3 +158,48 @@ pub fn ids(objects: &[Object]) -> Vec<usize> {
 pub fn names(chain: &[Object]) -> Vec<String> {
     chain.iter().map(Object::short_type_name).collect()
 }
+
+/// Replaces each distinct `o<digits>` node id (an address) by `o1`, `o2`,
+/// ... in order of first appearance, so graphs compare across runs.
+pub fn normalise(dot: &str) -> String {
+    let mut out = String::with_capacity(dot.len());
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let bytes = dot.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts_id = bytes[i] == b'o'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+            && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric());
+        if starts_id {
+            let end = (i + 1..bytes.len())
+                .find(|&j| !bytes[j].is_ascii_digit())
+                .unwrap_or(bytes.len());
+            let next = seen.len() + 1;
+            let n = *seen.entry(dot[i + 1..end].to_owned()).or_insert(next);
+            out.push_str(&format!("o{n}"));
+            i = end;
+        } else {
+            out.push(bytes[i] as char);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Compares a graph with `tests/golden/<name>` after normalising its ids;
+/// `UPDATE_GOLDEN=1` rewrites the file instead.
+pub fn assert_golden(name: &str, expected: &str, actual: &str) {
+    let actual = normalise(actual);
+    #[cfg(not(miri))]
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name);
+        std::fs::write(path, &actual).unwrap();
+        return;
+    }
+    assert_eq!(
+        actual, expected,
+        "{name} differs; if the change is intended, rerun with UPDATE_GOLDEN=1"
+    );
+}

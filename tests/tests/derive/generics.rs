@@ -125,10 +125,10 @@ fn where_clauses_are_kept() {
     index.insert("b", b.clone());
     index.insert("a", a.clone());
     let index = Gc::new(index);
-    // BTreeMap entries in key order: `[0]` is "a".
+    // BTreeMap entries in key order, each labelled by its key.
     assert_edges(
         &index,
-        &[("by_key[0].value", id(&a)), ("by_key[1].value", id(&b))],
+        &[(r#"by_key["a"]"#, id(&a)), (r#"by_key["b"]"#, id(&b))],
     );
     assert_eq!(index.first, Some("b"));
     drop((a, b, index));

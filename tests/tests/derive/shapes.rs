@@ -183,7 +183,7 @@ pub(crate) enum Value {
 }
 
 #[test]
-fn hash_map_values_are_labelled_by_entry() {
+fn hash_map_values_are_labelled_by_key() {
     let global = Gc::new(Scope {
         parent: None,
         vars: RefCell::new(HashMap::new()),
@@ -215,20 +215,19 @@ fn hash_map_values_are_labelled_by_entry() {
     assert_eq!(parent, ("parent".to_owned(), id(&global)));
     let mut labels: Vec<&str> = found.iter().map(|(label, _)| label.as_str()).collect();
     labels.sort_unstable();
-    assert_eq!(labels, ["vars[0].value", "vars[1].value", "vars[2].value"]);
+    assert_eq!(labels, [r#"vars["a"]"#, r#"vars["b"]"#, r#"vars["c"]"#]);
     let mut targets: Vec<usize> = found.iter().map(|&(_, target)| target).collect();
     targets.sort_unstable();
     let mut expected: Vec<usize> = values.iter().map(id).collect();
     expected.sort_unstable();
     assert_eq!(targets, expected);
 
-    // And exact: entry `i` of the map's own iteration is labelled `vars[i].value`.
+    // And exact: each value is labelled by its own key, in the map's own order.
     let exact: Vec<(String, usize)> = local
         .vars
         .borrow()
-        .values()
-        .enumerate()
-        .map(|(i, value)| (format!("vars[{i}].value"), id(value)))
+        .iter()
+        .map(|(name, value)| (format!("vars[{name:?}]"), id(value)))
         .collect();
     assert_eq!(found, exact);
 
