@@ -1,14 +1,182 @@
-//! The allocation seam: every box is allocated and freed here, so a pooled
-//! allocator can replace the global one without touching anything else.
+//! The allocation seam: every box is allocated and freed here (CPython's
+//! `PyObject_Malloc`/`PyObject_Free`), by a per-thread pool allocator for
+//! small boxes (pymalloc, CPython's "layer 2") and the system allocator for
+//! the rest.
+//!
+//! # Pools
+//!
+//! Boxes up to [`MAX_POOLED`] bytes with an alignment up to [`GRAIN`] are
+//! rounded up to a *size class* (a multiple of [`GRAIN`]) and carved out of
+//! *pools*: [`POOL_SIZE`]-byte blocks of memory aligned to their size, each
+//! serving one class. A block's pool is found by masking its address, so
+//! nothing per object records where it came from.
+//!
+//! Each pool keeps a free list of the blocks freed in it, a bump offset for
+//! the blocks never used yet, and a count of blocks in use. As in pymalloc,
+//! each class has a list of *used pools* (those with room): allocation pops
+//! a free block of the first one, and a pool that fills up leaves the list;
+//! a free into a full pool puts it back at the front.
+//!
+//! Unlike pymalloc, memory goes back: a pool whose last block is freed is
+//! returned to the system at once, except the one pool a class keeps while
+//! it is the class's only pool (so that allocating and freeing one object in
+//! a loop does not allocate a pool each time). CPython never frees an arena
+//! that still has one live object in any of its pools, and keeps its empty
+//! pools; here the unit of return is the pool itself.
+//!
+//! # Threads
+//!
+//! The pools are per thread and need no atomics: `Gc` is neither `Send` nor
+//! `Sync`, so a box is freed on the thread that allocated it. The state is a
+//! `const`-initialised thread-local without a destructor, so the hot path is
+//! a plain thread-local access, and it stays usable while other thread-local
+//! destructors run at thread exit (the heap's own frees boxes then). A
+//! second thread-local, registered when a thread makes its first pool, frees
+//! the pools kept for reuse when the thread exits, and from then on every
+//! pool is freed as soon as it is empty.
+//!
+//! # Invariants
+//!
+//! - A pool is in its class's used list exactly when it has a free or
+//!   never-used block: `used < capacity`.
+//! - `used` counts the blocks handed out and not freed; a pool with
+//!   `used == 0` is either freed or the kept one (the only pool of its
+//!   class, and not after thread exit started).
+//! - Every block on a pool's free list lies inside the pool, below `fresh`,
+//!   at a multiple of the class size from the first block.
 
 use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
-use std::ptr::NonNull;
+use std::cell::Cell;
+use std::ptr::{self, NonNull};
+
+/// The size classes' step, and the largest alignment a pooled box may need.
+pub(crate) const GRAIN: usize = 16;
+
+/// The largest box served from pools; larger ones go to the system
+/// allocator (pymalloc's `SMALL_REQUEST_THRESHOLD`).
+pub(crate) const MAX_POOLED: usize = 512;
+
+/// Number of size classes: 16, 32, ..., 512 bytes.
+const CLASSES: usize = MAX_POOLED / GRAIN;
+
+/// A pool's size, and its alignment (pymalloc's 3.10+ `POOL_SIZE`).
+pub(crate) const POOL_SIZE: usize = 16 * 1024;
+
+/// Where a pool's first block starts: after its header, on a cache line.
+const FIRST_BLOCK: usize = 64;
+
+/// A pool's header, at the start of its memory.
+#[repr(C)]
+struct Pool {
+    /// The blocks freed in this pool, each holding the next (null: none).
+    free: Cell<*mut FreeBlock>,
+    /// Offset of the first block never handed out.
+    fresh: Cell<usize>,
+    /// Blocks handed out and not freed.
+    used: Cell<usize>,
+    /// The block size.
+    size: usize,
+    /// Neighbours in the class's used list (null at the ends).
+    prev: Cell<*mut Pool>,
+    next: Cell<*mut Pool>,
+}
+
+const _: () = assert!(size_of::<Pool>() <= FIRST_BLOCK);
+
+/// A free block: the link of its pool's free list.
+struct FreeBlock {
+    next: *mut FreeBlock,
+}
+
+/// One thread's pools.
+struct Pools {
+    /// Per class, the first pool with room (the used list's head).
+    used: [Cell<*mut Pool>; CLASSES],
+    /// Set once the thread's exit started: empty pools are freed at once.
+    exiting: Cell<bool>,
+    /// Whether [`EXIT`] was registered for this thread.
+    exit_registered: Cell<bool>,
+}
+
+thread_local! {
+    /// The hot path's state: no destructor, so no lazy registration and no
+    /// "destroyed" state; usable by every other thread-local destructor.
+    static POOLS: Pools = const {
+        Pools {
+            used: [const { Cell::new(ptr::null_mut()) }; CLASSES],
+            exiting: Cell::new(false),
+            exit_registered: Cell::new(false),
+        }
+    };
+
+    /// Frees the kept pools when the thread exits (see the module docs).
+    static EXIT: PoolsExit = const { PoolsExit };
+}
+
+/// The thread-exit hook of [`POOLS`].
+struct PoolsExit;
+
+impl Drop for PoolsExit {
+    fn drop(&mut self) {
+        // `POOLS` has no destructor, so it is still accessible here.
+        let _ = POOLS.try_with(|pools| {
+            pools.exiting.set(true);
+            for head in &pools.used {
+                let pool = head.get();
+                // SAFETY: a pool in a used list is allocated (invariant).
+                if !pool.is_null() && unsafe { (*pool).used.get() } == 0 {
+                    // SAFETY: an empty pool holds no live block, and it is
+                    // the only pool of its class (only such a pool is kept).
+                    unsafe {
+                        unlink(head, pool);
+                        free_pool(pool);
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// The size class of a box of `layout`, if it is pooled.
+#[inline(always)]
+fn class_of(layout: Layout) -> Option<usize> {
+    if layout.size() <= MAX_POOLED && layout.align() <= GRAIN {
+        Some((layout.size().max(1) - 1) / GRAIN)
+    } else {
+        None
+    }
+}
 
 /// Allocates memory for one box of `layout` (never zero-sized: every box has
 /// a header). Aborts through `handle_alloc_error` when memory runs out.
 #[inline]
 pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
     debug_assert!(layout.size() > 0);
+    match class_of(layout) {
+        Some(class) => POOLS.with(|pools| pool_allocate(pools, class, layout)),
+        None => system_allocate(layout),
+    }
+}
+
+/// Frees a box.
+///
+/// # Safety
+///
+/// `ptr` was returned by [`allocate`] on this thread with the same `layout`
+/// and is not used afterwards.
+#[inline]
+pub(crate) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout) {
+    match class_of(layout) {
+        // SAFETY: forwarded from the caller; the block is a pooled one, as
+        // `allocate` chose the same way for the same layout.
+        Some(class) => POOLS.with(|pools| unsafe { pool_free(pools, class, ptr) }),
+        // SAFETY: forwarded from the caller.
+        None => unsafe { dealloc(ptr.as_ptr(), layout) },
+    }
+}
+
+#[inline]
+fn system_allocate(layout: Layout) -> NonNull<u8> {
     // SAFETY: `layout` has a non-zero size (every box holds a header).
     let ptr = unsafe { alloc(layout) };
     match NonNull::new(ptr) {
@@ -17,14 +185,261 @@ pub(crate) fn allocate(layout: Layout) -> NonNull<u8> {
     }
 }
 
-/// Frees a box.
+/// A block of `class` from the class's first pool with room, or from a new
+/// pool.
+#[inline(always)]
+fn pool_allocate(pools: &Pools, class: usize, layout: Layout) -> NonNull<u8> {
+    let head = &pools.used[class];
+    let mut pool = head.get();
+    if pool.is_null() {
+        pool = new_pool(pools, class, layout);
+    }
+    // SAFETY: a pool in a used list is allocated and has room (invariant).
+    let p = unsafe { &*pool };
+    let block = p.free.get();
+    let out = if block.is_null() {
+        let offset = p.fresh.get();
+        p.fresh.set(offset + p.size);
+        // SAFETY: `offset + size <= POOL_SIZE`, as the pool has room and
+        // its free list is empty.
+        unsafe { pool.cast::<u8>().add(offset) }
+    } else {
+        // SAFETY: a block on the free list is a free block of this pool,
+        // whose first word was written by `pool_free`.
+        p.free.set(unsafe { (*block).next });
+        block.cast::<u8>()
+    };
+    let used = p.used.get() + 1;
+    p.used.set(used);
+    if p.free.get().is_null() && p.fresh.get() + p.size > POOL_SIZE {
+        // Full: it leaves the used list.
+        // SAFETY: `pool` is the head of this class's list.
+        unsafe { unlink(head, pool) };
+    }
+    // SAFETY: inside an allocated pool, so not null.
+    unsafe { NonNull::new_unchecked(out) }
+}
+
+/// Returns `block` to its pool; frees the pool if it is now empty, unless
+/// it is its class's only pool.
 ///
 /// # Safety
 ///
-/// `ptr` was returned by [`allocate`] with the same `layout` and is not used
-/// afterwards.
-#[inline]
-pub(crate) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout) {
-    // SAFETY: forwarded from the caller.
-    unsafe { dealloc(ptr.as_ptr(), layout) }
+/// `block` was handed out by [`pool_allocate`] for `class` on this thread
+/// and not freed since.
+#[inline(always)]
+unsafe fn pool_free(pools: &Pools, class: usize, block: NonNull<u8>) {
+    let pool = block
+        .as_ptr()
+        .map_addr(|a| a & !(POOL_SIZE - 1))
+        .cast::<Pool>();
+    // SAFETY: the block lies in a live pool, which starts at the block's
+    // address rounded down to the pool size (pools are aligned to it).
+    let p = unsafe { &*pool };
+    debug_assert_eq!(p.size, (class + 1) * GRAIN);
+    let head = &pools.used[class];
+    let was_full = p.free.get().is_null() && p.fresh.get() + p.size > POOL_SIZE;
+    let free = block.as_ptr().cast::<FreeBlock>();
+    // SAFETY: the block is free from now on and at least 16 bytes long,
+    // aligned to 16: room for the link.
+    unsafe { free.write(FreeBlock { next: p.free.get() }) };
+    p.free.set(free);
+    let used = p.used.get() - 1;
+    p.used.set(used);
+    if was_full {
+        // SAFETY: a full pool is in no list.
+        unsafe { push_front(head, pool) };
+    }
+    if used == 0 {
+        let only = head.get() == pool && p.next.get().is_null();
+        if !only || pools.exiting.get() {
+            // SAFETY: the pool is in the list (it has room) and holds no
+            // live block.
+            unsafe {
+                unlink(head, pool);
+                free_pool(pool);
+            }
+        }
+    }
+}
+
+/// A new, empty pool for `class`, pushed onto the class's used list.
+#[cold]
+#[inline(never)]
+fn new_pool(pools: &Pools, class: usize, layout: Layout) -> *mut Pool {
+    if !pools.exit_registered.get() {
+        pools.exit_registered.set(true);
+        // Registers the exit hook (a no-op once the thread is exiting).
+        let _ = EXIT.try_with(|_| {});
+    }
+    let memory = system_allocate(pool_layout());
+    let pool = memory.as_ptr().cast::<Pool>();
+    let size = (class + 1) * GRAIN;
+    debug_assert!(layout.size() <= size);
+    // SAFETY: fresh memory of `POOL_SIZE` bytes, aligned for a `Pool`.
+    unsafe {
+        pool.write(Pool {
+            free: Cell::new(ptr::null_mut()),
+            fresh: Cell::new(FIRST_BLOCK),
+            used: Cell::new(0),
+            size,
+            prev: Cell::new(ptr::null_mut()),
+            next: Cell::new(ptr::null_mut()),
+        });
+        push_front(&pools.used[class], pool);
+    }
+    pool
+}
+
+/// Frees an empty pool's memory.
+///
+/// # Safety
+///
+/// `pool` is allocated, in no list, and holds no live block.
+unsafe fn free_pool(pool: *mut Pool) {
+    // SAFETY: allocated by `new_pool` with this layout.
+    unsafe { dealloc(pool.cast(), pool_layout()) }
+}
+
+fn pool_layout() -> Layout {
+    // SAFETY: the size is a non-zero power of two, and so a valid alignment.
+    unsafe { Layout::from_size_align_unchecked(POOL_SIZE, POOL_SIZE) }
+}
+
+/// Pushes `pool` at the front of the list headed by `head`.
+///
+/// # Safety
+///
+/// `pool` is allocated and in no list.
+unsafe fn push_front(head: &Cell<*mut Pool>, pool: *mut Pool) {
+    let first = head.get();
+    // SAFETY: `pool` is allocated; `first`, if not null, is in the list.
+    unsafe {
+        (*pool).prev.set(ptr::null_mut());
+        (*pool).next.set(first);
+        if !first.is_null() {
+            (*first).prev.set(pool);
+        }
+    }
+    head.set(pool);
+}
+
+/// Takes `pool` out of the list headed by `head`.
+///
+/// # Safety
+///
+/// `pool` is in that list.
+unsafe fn unlink(head: &Cell<*mut Pool>, pool: *mut Pool) {
+    // SAFETY: `pool` and its neighbours are allocated pools in the list.
+    unsafe {
+        let (prev, next) = ((*pool).prev.get(), (*pool).next.get());
+        if prev.is_null() {
+            head.set(next);
+        } else {
+            (*prev).next.set(next);
+        }
+        if !next.is_null() {
+            (*next).prev.set(prev);
+        }
+        (*pool).prev.set(ptr::null_mut());
+        (*pool).next.set(ptr::null_mut());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How many pools `class` has in its used list on this thread.
+    fn used_pools(class: usize) -> usize {
+        POOLS.with(|pools| {
+            let mut n = 0;
+            let mut pool = pools.used[class].get();
+            while !pool.is_null() {
+                n += 1;
+                // SAFETY: pools in the list are allocated.
+                pool = unsafe { (*pool).next.get() };
+            }
+            n
+        })
+    }
+
+    #[test]
+    fn classes_round_up_to_the_grain() {
+        let class = |size, align| class_of(Layout::from_size_align(size, align).unwrap());
+        assert_eq!(class(1, 1), Some(0));
+        assert_eq!(class(16, 8), Some(0));
+        assert_eq!(class(17, 8), Some(1));
+        assert_eq!(class(48, 8), Some(2));
+        assert_eq!(class(512, 16), Some(CLASSES - 1));
+        assert_eq!(class(513, 8), None);
+        assert_eq!(class(64, 32), None);
+    }
+
+    #[test]
+    fn blocks_are_distinct_aligned_and_reused() {
+        let layout = Layout::from_size_align(40, 8).unwrap();
+        let class = class_of(layout).unwrap();
+        let per_pool = (POOL_SIZE - FIRST_BLOCK) / ((class + 1) * GRAIN);
+        // Enough to fill two pools and start a third.
+        let n = 2 * per_pool + 3;
+        let blocks: Vec<NonNull<u8>> = (0..n).map(|_| allocate(layout)).collect();
+        let mut addrs: Vec<usize> = blocks.iter().map(|b| b.as_ptr().addr()).collect();
+        assert!(addrs.iter().all(|a| a % GRAIN == 0));
+        addrs.sort_unstable();
+        addrs.dedup();
+        assert_eq!(addrs.len(), n, "a block was handed out twice");
+        for (i, b) in blocks.iter().enumerate() {
+            // SAFETY: a block of at least 40 bytes.
+            unsafe { b.as_ptr().write_bytes(i as u8, 40) };
+        }
+        for (i, b) in blocks.iter().enumerate() {
+            // SAFETY: as above; no other block overlaps it.
+            assert_eq!(unsafe { *b.as_ptr().add(39) }, i as u8);
+        }
+        // The two full pools are out of the used list; the third is in it.
+        assert_eq!(used_pools(class), 1);
+        // Freeing one block of a full pool puts it back.
+        let first = blocks[0];
+        // SAFETY: allocated above with this layout, not used again.
+        unsafe { deallocate(first, layout) };
+        assert_eq!(used_pools(class), 2);
+        // The freed block is reused first.
+        let again = allocate(layout);
+        assert_eq!(again, first);
+        for b in blocks.into_iter().skip(1).chain([again]) {
+            // SAFETY: each allocated above, freed once.
+            unsafe { deallocate(b, layout) };
+        }
+        // Every pool emptied: all freed but the one kept.
+        assert_eq!(used_pools(class), 1);
+    }
+
+    #[test]
+    fn large_and_overaligned_boxes_use_the_system_allocator() {
+        for layout in [
+            Layout::from_size_align(4096, 8).unwrap(),
+            Layout::from_size_align(64, 64).unwrap(),
+        ] {
+            let p = allocate(layout);
+            assert_eq!(p.as_ptr().addr() % layout.align(), 0);
+            // SAFETY: allocated above with this layout.
+            unsafe { deallocate(p, layout) };
+        }
+    }
+
+    #[test]
+    fn a_thread_frees_its_kept_pools_when_it_exits() {
+        // Miri's leak check (and LSan) would report a pool kept past the
+        // thread's end.
+        std::thread::spawn(|| {
+            let layout = Layout::from_size_align(24, 8).unwrap();
+            let p = allocate(layout);
+            // SAFETY: allocated above.
+            unsafe { deallocate(p, layout) };
+            assert_eq!(used_pools(class_of(layout).unwrap()), 1);
+        })
+        .join()
+        .unwrap();
+    }
 }
