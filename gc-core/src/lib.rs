@@ -193,7 +193,8 @@ pub use closure::Captures;
 pub use closure::Closure;
 pub use collector::{collect, collect_generation};
 pub use gcmodule::introspect::{
-    count_objects, get_objects, get_referents, get_referrers, get_stats, is_finalized, is_tracked,
+    count_objects, get_objects, get_pause_stats, get_referents, get_referrers, get_stats,
+    is_finalized, is_tracked, last_collection,
 };
 
 pub use gcmodule::{
@@ -203,7 +204,10 @@ pub use gcmodule::{
 };
 
 pub use handles::{AsObject, Gc, GcMut, Object, ReferenceError, Weak};
-pub use heap::{CallbackId, CollectionInfo, DebugFlags, FinalizerPolicy, GenerationStats, Phase};
+pub use heap::{
+    CallbackId, CollectionInfo, CollectionRecord, DebugFlags, FinalizerPolicy, GenerationStats,
+    PauseStats, Phase,
+};
 pub use trace::{Describe, DropOk, Finalize, Trace, TraceMeta, Tracer};
 
 /// Names the macros' expansions use. Not part of the API.

@@ -3,6 +3,7 @@
 //! bookkeeping. [`collect_main`] is the table of contents of the phases.
 
 use std::panic::resume_unwind;
+use std::time::{Duration, Instant};
 
 use super::debug;
 use super::finalizers::{
@@ -13,7 +14,8 @@ use super::finalizers::{
 use super::reachability::deduce_unreachable;
 use super::teardown::{Teardown, condemn, delete_garbage, handle_weakrefs, release_to_old};
 use crate::heap::{
-    CollectionInfo, DebugFlags, FinalizerPolicy, GenerationStats, Heap, Phase, invoke_callbacks,
+    CollectionInfo, CollectionRecord, DebugFlags, FinalizerPolicy, GenerationStats, Heap,
+    PauseStats, Phase, invoke_callbacks,
 };
 
 use crate::layout::Link;
@@ -32,8 +34,10 @@ pub(crate) fn collect_with_callbacks(heap: &Heap, generation: usize) -> usize {
     let _scope = CollectionScope::enter(heap);
 
     invoke_callbacks(heap, Phase::Start, &CollectionInfo::start(generation));
+    let started = Instant::now();
     let outcome = collect_main(heap, generation);
     run_held_back_user_code(heap);
+    record_pause(heap, generation, &outcome, started.elapsed());
     let info = CollectionInfo {
         generation,
         collected: outcome.collected,
@@ -114,6 +118,8 @@ impl Drop for AbortOnUnwind {
 
 /// What one collection found.
 struct Outcome {
+    /// Objects examined (the collected generations' size at the start).
+    examined: usize,
     /// Unreachable objects freed, or saved by `SAVEALL` (CPython's `m`).
     collected: usize,
     /// Objects kept because of finalizers (CPython's `n`).
@@ -286,6 +292,7 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
     );
 
     let outcome = Outcome {
+        examined,
         collected,
         uncollectable,
     };
@@ -355,6 +362,25 @@ fn promote_survivors(heap: &Heap, generation: usize, survivors: usize) {
         }
         _ => {}
     }
+}
+
+/// Records one collection's pause for `last_collection()` and
+/// `get_pause_stats()`.
+fn record_pause(heap: &Heap, generation: usize, outcome: &Outcome, duration: Duration) {
+    let mut pauses = heap.pauses.get();
+    let entry: &mut PauseStats = &mut pauses[generation];
+    entry.collections += 1;
+    entry.examined += outcome.examined;
+    entry.total += duration;
+    entry.max = entry.max.max(duration);
+    heap.pauses.set(pauses);
+    heap.last_collection.set(Some(CollectionRecord {
+        generation,
+        examined: outcome.examined,
+        collected: outcome.collected,
+        uncollectable: outcome.uncollectable,
+        duration,
+    }));
 }
 
 /// Adds one collection's figures to `get_stats()`.

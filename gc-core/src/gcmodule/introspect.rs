@@ -1,13 +1,65 @@
 //! The `gc` module's introspection: objects, referrers, referents, stats.
 
 use crate::handles::{AsObject, Object, sealed::Sealed};
-use crate::heap::{GenerationStats, Lists, heap};
+use crate::heap::{CollectionRecord, GenerationStats, Lists, PauseStats, heap};
 use crate::layout::{HeaderPtr, flags, header_ref};
 use crate::trace::trace_edges;
 
 /// Per-generation statistics since the thread started (`gc.get_stats()`).
 pub fn get_stats() -> [GenerationStats; 3] {
     heap().map_or([GenerationStats::default(); 3], |h| h.stats.get())
+}
+
+/// How long collections of each generation stopped the program since the
+/// thread started: how many, the objects they examined, the total and the
+/// longest pause (not in CPython, whose 3.14 incremental collector was
+/// reverted in 3.14.1 over pauses nobody could see coming).
+///
+/// ```
+/// use gc_core::{Gc, Trace};
+/// use std::cell::RefCell;
+///
+/// #[derive(Trace)]
+/// struct Node(RefCell<Option<Gc<Node>>>);
+///
+/// let a = Gc::new(Node(RefCell::new(None)));
+/// *a.0.borrow_mut() = Some(a.clone());
+/// drop(a);
+/// let before = gc_core::get_pause_stats()[2];
+/// assert_eq!(gc_core::collect(), 1);
+/// let after = gc_core::get_pause_stats()[2];
+/// assert_eq!(after.collections, before.collections + 1);
+/// assert!(after.max >= gc_core::last_collection().unwrap().duration);
+/// ```
+pub fn get_pause_stats() -> [PauseStats; 3] {
+    heap().map_or([PauseStats::default(); 3], |h| h.pauses.get())
+}
+
+/// The figures of the last collection that ran to its end on this thread,
+/// with its pause; `None` before the first. Called from a `Stop` callback
+/// ([`add_callback`](crate::add_callback)), it describes the collection
+/// that just ended, which is how to watch every pause.
+///
+/// ```
+/// use gc_core::Phase;
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+///
+/// let pauses = Rc::new(RefCell::new(Vec::new()));
+/// let log = pauses.clone();
+/// let id = gc_core::add_callback(move |phase, _| {
+///     if phase == Phase::Stop {
+///         log.borrow_mut().push(gc_core::last_collection().unwrap());
+///     }
+/// });
+/// gc_core::collect();
+/// gc_core::collect_generation(0);
+/// gc_core::remove_callback(id);
+/// let generations: Vec<usize> = pauses.borrow().iter().map(|r| r.generation).collect();
+/// assert_eq!(generations, [2, 0]);
+/// ```
+pub fn last_collection() -> Option<CollectionRecord> {
+    heap().and_then(|h| h.last_collection.get())
 }
 
 /// Every tracked object in generations 0 to 2, or in one generation

@@ -47,3 +47,38 @@ pub struct GenerationStats {
     /// Objects found uncollectable (kept alive because of finalizers).
     pub uncollectable: usize,
 }
+
+/// One collection's figures, with how long it stopped the program:
+/// [`last_collection`](crate::last_collection). (A separate type, so that
+/// [`GenerationStats`] and [`CollectionInfo`](crate::CollectionInfo), whose
+/// fields are public, keep CPython's fields.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CollectionRecord {
+    /// The generation collected.
+    pub generation: usize,
+    /// Objects examined: every tracked object of generations
+    /// `0..=generation` when it started.
+    pub examined: usize,
+    /// Unreachable objects found that were not uncollectable.
+    pub collected: usize,
+    /// Objects found uncollectable.
+    pub uncollectable: usize,
+    /// The pause: from the end of the `Start` callbacks to the start of the
+    /// `Stop` callbacks, so it includes the finalizers, destructors and
+    /// weak-reference callbacks the collection ran.
+    pub duration: std::time::Duration,
+}
+
+/// Cumulative pause figures for one generation:
+/// [`get_pause_stats`](crate::get_pause_stats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PauseStats {
+    /// Collections of this generation.
+    pub collections: usize,
+    /// Objects they examined, in all.
+    pub examined: usize,
+    /// Their pauses, added up.
+    pub total: std::time::Duration,
+    /// The longest of them.
+    pub max: std::time::Duration,
+}

@@ -33,7 +33,7 @@ pub(crate) mod settings;
 
 pub use callbacks::{CallbackId, CollectionInfo, Phase};
 pub(crate) use callbacks::{Callbacks, invoke_callbacks};
-pub use generations::GenerationStats;
+pub use generations::{CollectionRecord, GenerationStats, PauseStats};
 pub(crate) use generations::{Generation, NUM_GENERATIONS};
 pub use settings::{DebugFlags, FinalizerPolicy};
 
@@ -62,6 +62,10 @@ pub(crate) struct Heap {
     /// A collection is running: another one is a no-op.
     pub(crate) collecting: Cell<bool>,
     pub(crate) stats: Cell<[GenerationStats; 3]>,
+    /// Pause figures per generation (`get_pause_stats`).
+    pub(crate) pauses: Cell<[PauseStats; 3]>,
+    /// The last collection that ran to its end (`last_collection`).
+    pub(crate) last_collection: Cell<Option<CollectionRecord>>,
     pub(crate) callbacks: RefCell<Callbacks>,
     pub(crate) debug: Cell<DebugFlags>,
     /// Where debug lines go; `None` means standard error. Taken out while
@@ -122,6 +126,8 @@ impl Heap {
             enabled: Cell::new(true),
             collecting: Cell::new(false),
             stats: Cell::new([GenerationStats::default(); 3]),
+            pauses: Cell::new([PauseStats::default(); 3]),
+            last_collection: Cell::new(None),
             callbacks: RefCell::new(Callbacks::default()),
             debug: Cell::new(DebugFlags::empty()),
             debug_writer: RefCell::new(None),
