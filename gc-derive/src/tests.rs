@@ -625,7 +625,8 @@ fn hidden_gc_edges_are_rejected_with_what_to_write_instead() {
 #[test]
 fn gc_free_shared_contents_are_accepted() {
     // Rc/Arc/Cell around contents that name no `Gc`, a function type or `PhantomData` that
-    // mentions one (neither owns it), a skipped field and a skipped variant.
+    // mentions one (neither owns it), a skipped field and a skipped variant. (Gc-holding user
+    // types inside an `Rc` are still rejected by the trait impls.)
     assert!(
         messages(quote! {
             enum Value {
@@ -636,6 +637,11 @@ fn gc_free_shared_contents_are_accepted() {
                 Marker(Rc<PhantomData<Gc<Value>>>),
                 Weak(Rc<RefCell<gc_core::Weak<Value>>>),
                 Skipped(#[gc(skip)] Rc<Gc<Value>>),
+                // The user's own types decide for themselves (a typed id over a
+                // `PhantomData`), and so does another crate's `Gc`.
+                Id(Cell<Id<Gc<Value>>>),
+                Ids(Rc<Vec<Id<Gc<Value>>>>),
+                Foreign(Rc<bio::Gc>, Cell<bio::Gc>),
                 #[gc(skip)]
                 Native(Box<dyn Fn(Gc<Value>)>),
             }

@@ -148,9 +148,9 @@ enum Hidden<'a> {
     Closure(&'a Type),
 }
 
-/// The outermost type in `ty` that hides a `Gc`, looking through generic arguments, tuples,
-/// arrays and slices (not through `PhantomData`, function types or trait objects, which own no
-/// `Gc`).
+/// The outermost type in `ty` that hides a `Gc`, looking through the type arguments of std
+/// containers, tuples, arrays and slices (not through the user's own types, `PhantomData`,
+/// function types or trait objects: they may own no `Gc` at all, and their own impls decide).
 fn hidden_edge(ty: &Type) -> Option<Hidden<'_>> {
     match ty {
         Type::Path(path) if path.qself.is_none() => {
@@ -158,9 +158,6 @@ fn hidden_edge(ty: &Type) -> Option<Hidden<'_>> {
             let qualifier = path.path.segments.iter().rev().nth(1).map(|s| &s.ident);
             let name = last.ident.to_string();
             let args = generic_types(last);
-            if name == "PhantomData" {
-                return None;
-            }
             if matches!(name.as_str(), "Box" | "Rc" | "Arc")
                 && args.first().is_some_and(|arg| is_closure(arg))
             {
@@ -185,6 +182,9 @@ fn hidden_edge(ty: &Type) -> Option<Hidden<'_>> {
                     .any(|arg| holds_gc(arg))
                     .then_some(Hidden::Cell(ty));
             }
+            if !is_std_container(&name) {
+                return None;
+            }
             args.into_iter().find_map(hidden_edge)
         }
         _ => elements(ty).into_iter().find_map(hidden_edge),
@@ -203,18 +203,53 @@ fn elements(ty: &Type) -> Vec<&Type> {
     }
 }
 
-/// Whether `ty` names a `Gc` somewhere it would be owned.
+/// Whether `ty` holds a `gc_core::Gc` (written `Gc` or `gc_core::Gc`)
+/// directly or through std containers.
 fn holds_gc(ty: &Type) -> bool {
     match ty {
         Type::Path(path) if path.qself.is_none() => {
-            let Some(last) = path.path.segments.last() else {
+            let segments = &path.path.segments;
+            let Some(last) = segments.last() else {
                 return false;
             };
-            last.ident == "Gc"
-                || (last.ident != "PhantomData" && generic_types(last).into_iter().any(holds_gc))
+            let name = last.ident.to_string();
+            if name == "Gc" {
+                let qualifier = segments.iter().rev().nth(1).map(|s| s.ident.to_string());
+                return matches!(qualifier.as_deref(), None | Some("gc_core"));
+            }
+            is_std_container(&name) && generic_types(last).into_iter().any(holds_gc)
         }
         _ => elements(ty).into_iter().any(holds_gc),
     }
+}
+
+/// The std types that own what their type arguments name, as far as this
+/// check looks through: a `Gc` inside one of them is held by the field.
+fn is_std_container(name: &str) -> bool {
+    matches!(
+        name,
+        "Option"
+            | "Result"
+            | "Box"
+            | "Vec"
+            | "VecDeque"
+            | "LinkedList"
+            | "BinaryHeap"
+            | "HashMap"
+            | "BTreeMap"
+            | "HashSet"
+            | "BTreeSet"
+            | "RefCell"
+            | "OnceCell"
+            | "Cell"
+            | "Rc"
+            | "Arc"
+            | "Weak"
+            | "Reverse"
+            | "Pin"
+            | "Mutex"
+            | "RwLock"
+    )
 }
 
 /// `dyn Fn(..)`, `dyn FnMut(..)`, `dyn FnOnce(..)`, with any other bounds.

@@ -97,6 +97,61 @@ fn map_edges_are_labelled_by_their_keys() {
     assert!(gc_core::get_objects(None).is_empty());
 }
 
+/// A `Cow` key borrowed from a static of the user's type: turning it into
+/// the owned type for a label would run the user's `Clone` inside `trace`,
+/// which could clear the very map being walked. It is labelled by position.
+#[derive(Trace, PartialEq, Eq, PartialOrd, Ord)]
+struct Key(u8);
+
+thread_local! {
+    static CLONES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl Clone for Key {
+    fn clone(&self) -> Self {
+        CLONES.with(|c| c.set(c.get() + 1));
+        Key(self.0)
+    }
+}
+
+static KEYS: [Key; 2] = [Key(1), Key(2)];
+
+#[derive(Trace)]
+struct CowKeyed {
+    map: RefCell<BTreeMap<std::borrow::Cow<'static, Key>, Gc<u8>>>,
+    named: BTreeMap<std::borrow::Cow<'static, str>, Gc<u8>>,
+}
+
+#[test]
+fn borrowed_cow_keys_run_no_user_code_while_traced() {
+    let owner = Gc::new(CowKeyed {
+        map: RefCell::new(BTreeMap::from([
+            (std::borrow::Cow::Borrowed(&KEYS[0]), Gc::new(1)),
+            (std::borrow::Cow::Owned(Key(3)), Gc::new(3)),
+        ])),
+        named: BTreeMap::from([
+            (std::borrow::Cow::Borrowed("static"), Gc::new(4)),
+            (std::borrow::Cow::Owned("owned".to_string()), Gc::new(5)),
+        ]),
+    });
+    let clones = CLONES.with(std::cell::Cell::get);
+    let labels = labels(&obj(&owner));
+    assert_eq!(CLONES.with(std::cell::Cell::get), clones, "no Clone ran");
+    // The owned halves are labelled (`Key(3)` is a derived newtype over a
+    // number); the borrowed ones by position, in key order.
+    assert_eq!(
+        labels,
+        [
+            "map[0].value",
+            "map[3]",
+            r#"named["owned"]"#,
+            "named[1].value"
+        ]
+    );
+    drop(owner);
+    free_all();
+}
+
 #[derive(Trace)]
 struct Frame {
     vars: RefCell<BTreeMap<String, Gc<Frame>>>,

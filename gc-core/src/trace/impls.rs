@@ -42,7 +42,9 @@ macro_rules! debug_described {
         }
 
         fn __key_label(&self, out: &mut String) -> bool {
-            let _ = write!(out, "{self:?}");
+            // Stops formatting once the label is longer than the tools
+            // print: a 10 KB key costs no more than a short one.
+            let _ = write!(crate::trace::Bounded::new(out), "{self:?}");
             true
         }
     };
@@ -295,7 +297,8 @@ fn trace_entry<K: TraceMeta, W: Trace, V: Tracer>(tracer: &mut V, i: usize, key:
     tracer.__entry(i, key, |t| key.trace(t), |t| value.trace(t));
 }
 
-// SAFETY: forwards to each key and value once.
+// SAFETY: forwards to each key and value once; the key label that
+// introspection renders for an entry runs std code only (`__key_label`).
 unsafe impl<K: TraceMeta, W: Trace, S> Trace for HashMap<K, W, S> {
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
@@ -309,7 +312,8 @@ impl<K: TraceMeta, W: TraceMeta, S> TraceMeta for HashMap<K, W, S> {
     const TRACKED: bool = K::TRACKED || W::TRACKED;
 }
 
-// SAFETY: forwards to each key and value once.
+// SAFETY: forwards to each key and value once; the key label that
+// introspection renders for an entry runs std code only (`__key_label`).
 unsafe impl<K: TraceMeta, W: Trace> Trace for BTreeMap<K, W> {
     #[inline]
     fn trace<V: Tracer>(&self, tracer: &mut V) {
@@ -365,7 +369,9 @@ unsafe impl<T: Trace> Trace for RefCell<T> {
         // write to (and dirty) every traced object's memory.
         // SAFETY: the reference lives only for this call, during which no
         // code runs that could borrow the cell mutably: tracers run no user
-        // code, and nested `Trace` impls may not either (contract, rule 4).
+        // code (introspection's renders map-key labels with std code only,
+        // `TraceMeta::__key_label`), and nested `Trace` impls may not either
+        // (contract, rules 4 and 6).
         if let Ok(value) = unsafe { self.try_borrow_unguarded() } {
             value.trace(tracer);
         }
@@ -547,10 +553,13 @@ where
         }
     }
 
+    /// The owned half's label; none for the borrowed half, which only the
+    /// user's `ToOwned` (a `Clone`) could turn into the owned type, and no
+    /// user code may run inside `trace`.
     fn __key_label(&self, out: &mut String) -> bool {
         match self {
             Cow::Owned(owned) => owned.__key_label(out),
-            Cow::Borrowed(borrowed) => (*borrowed).to_owned().__key_label(out),
+            Cow::Borrowed(_) => false,
         }
     }
 }

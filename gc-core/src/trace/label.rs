@@ -21,6 +21,36 @@ pub enum Segment {
 /// as objgraph cuts a `repr` at 40.
 pub(crate) const MAX_LABEL: usize = 40;
 
+/// A writer that keeps the first [`MAX_LABEL`]` + 1` characters and then
+/// fails, ending the formatting: enough for [`truncate`] to see that the
+/// text was longer.
+pub(crate) struct Bounded<'a> {
+    out: &'a mut String,
+    left: usize,
+}
+
+impl<'a> Bounded<'a> {
+    pub(crate) fn new(out: &'a mut String) -> Self {
+        Bounded {
+            out,
+            left: MAX_LABEL + 1,
+        }
+    }
+}
+
+impl std::fmt::Write for Bounded<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        for c in s.chars() {
+            if self.left == 0 {
+                return Err(std::fmt::Error);
+            }
+            self.out.push(c);
+            self.left -= 1;
+        }
+        Ok(())
+    }
+}
+
 /// `text` cut to [`MAX_LABEL`] characters, with `…` where it was cut.
 pub(crate) fn truncate(mut text: String) -> Box<str> {
     if let Some((at, _)) = text.char_indices().nth(MAX_LABEL - 1)
@@ -240,5 +270,18 @@ mod tests {
         // By characters, not bytes.
         let wide = "λ".repeat(MAX_LABEL + 5);
         assert_eq!(truncate(wide).chars().count(), MAX_LABEL);
+    }
+
+    #[test]
+    fn the_bounded_writer_stops_after_one_character_more_than_printed() {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let long = "y".repeat(10_000);
+        assert!(write!(Bounded::new(&mut out), "{long:?}").is_err());
+        assert_eq!(out.chars().count(), MAX_LABEL + 1);
+        assert_eq!(truncate(out).chars().count(), MAX_LABEL);
+        let mut out = String::new();
+        assert!(write!(Bounded::new(&mut out), "{:?}", "short").is_ok());
+        assert_eq!(out, "\"short\"");
     }
 }

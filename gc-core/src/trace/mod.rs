@@ -15,8 +15,8 @@ mod label;
 pub(crate) use erased::Erased;
 
 pub(crate) use label::{
-    DynTracer, Edges, Segment, render_label, trace_edges, trace_edges_of, trace_labelled_edges,
-    truncate,
+    Bounded, DynTracer, Edges, Segment, render_label, trace_edges, trace_edges_of,
+    trace_labelled_edges, truncate,
 };
 
 use crate::handles::{Gc, Weak};
@@ -68,7 +68,10 @@ use std::marker::PhantomData;
 ///
 /// 6. **Leave [`TraceMeta`]'s hidden items alone.** A hand-written
 ///    `impl TraceMeta` sets `TRACKED` only; overriding its hidden methods
-///    (`__trace`, `__finalize`) is part of this contract too.
+///    (`__trace`, `__finalize`, `__describe`, `__key_label`) is part of this
+///    contract too. `__key_label` runs inside `trace` and must run no user
+///    code either: a `RefCell`'s `Trace` reads its contents without a borrow
+///    guard, relying on it.
 ///
 /// Reporting *too few* edges is always safe: the objects behind the missing
 /// edges are treated as externally referenced and simply kept alive (a leak,
@@ -204,13 +207,18 @@ pub trait TraceMeta: Trace + TraceValue {
 }
 
 /// `Probe::<T>::TRACKED` is `<T as TraceMeta>::TRACKED` where `T: TraceMeta`
-/// holds and `false` where it does not (with [`ProbeFallback`] in scope): an
+/// holds and `true` where it does not (with [`ProbeFallback`] in scope): an
 /// inherent associated item is preferred to a trait's only when its bounds
 /// hold (the `impls` crate's trick). The derive writes `TRACKED` with it, so a
 /// field type without `TraceMeta` is reported once, by the field's
 /// `TraceMeta::__trace` call, not a second time by `TRACKED` (where the type
 /// may also show the placeholder that stands for the type being derived).
-/// `false` on that path is never used: the build fails. Not part of the API.
+///
+/// The fallback is `true`, which is always safe: where the real field type
+/// lacks `TraceMeta` the build fails anyway, and where only the derive's
+/// placeholder does (a bound of the type's own, such as `Display`, that the
+/// placeholder does not have), the type is tracked rather than silently
+/// untracked with its cycles leaking. Not part of the API.
 #[doc(hidden)]
 pub struct Probe<T: ?Sized>(PhantomData<T>);
 
@@ -221,7 +229,7 @@ impl<T: ?Sized + TraceMeta> Probe<T> {
 /// See [`Probe`].
 #[doc(hidden)]
 pub trait ProbeFallback {
-    const TRACKED: bool = false;
+    const TRACKED: bool = true;
 }
 
 impl<T: ?Sized> ProbeFallback for Probe<T> {}

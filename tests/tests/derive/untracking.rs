@@ -160,6 +160,45 @@ fn tracking_is_decided_per_type_never_per_value() {
     assert_heap_clean();
 }
 
+/// A generic holder whose impls need a trait of their argument that the derive's stand-in for
+/// `Held` lacks (`Display`): the stand-in's term cannot be evaluated, and `TRACKED` must then
+/// err on the safe side (tracked), not silently leave `Held`'s cycles uncollectable.
+#[derive(Trace)]
+#[gc(bound = "T: Trace + std::fmt::Display")]
+struct Labelled<T> {
+    value: Vec<T>,
+    link: RefCell<Option<Gc<Held>>>,
+}
+
+#[derive(Trace)]
+struct Held {
+    children: Vec<Labelled<Held>>,
+}
+
+impl std::fmt::Display for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("held")
+    }
+}
+
+#[test]
+fn a_term_the_placeholder_cannot_evaluate_counts_as_tracked() {
+    const {
+        assert!(<Held as gc_core::TraceMeta>::TRACKED);
+    }
+    let a = Gc::new(Held {
+        children: vec![Labelled {
+            value: Vec::new(),
+            link: RefCell::new(None),
+        }],
+    });
+    *a.children[0].link.borrow_mut() = Some(a.clone());
+    assert!(gc_core::is_tracked(&a));
+    drop(a);
+    assert_eq!(gc_core::collect(), 1);
+    assert_heap_clean();
+}
+
 /// Mentions itself both outside a `Gc` (`Vec<Tree<T>>`, evaluated with the placeholder) and
 /// inside one (`Gc<Tree<T>>`, kept as written): the placeholder block must not make the
 /// second mean the placeholder (which has no generic arguments), and the `Gc` makes the whole
