@@ -17,12 +17,24 @@
 //! a free block of the first one, and a pool that fills up leaves the list;
 //! a free into a full pool puts it back at the front.
 //!
-//! Unlike pymalloc, memory goes back: a pool whose last block is freed is
-//! returned to the system at once, except the one pool a class keeps while
-//! it is the class's only pool (so that allocating and freeing one object in
-//! a loop does not allocate a pool each time). CPython never frees an arena
-//! that still has one live object in any of its pools, and keeps its empty
-//! pools; here the unit of return is the pool itself.
+//! Pools are cut from *arenas*, [`ARENA_SIZE`]-byte mappings from the
+//! system (64 pools; `layout::os`). Unlike pymalloc, memory goes back:
+//!
+//! - a pool whose last block is freed leaves its class at once, except the
+//!   one pool a class keeps while it is the class's only pool (so that
+//!   allocating and freeing one object in a loop does not take a pool each
+//!   time);
+//! - the thread keeps up to [`DIRTY_MAX`] free pools resident for reuse;
+//!   the pages of any further free pool are handed back to the system
+//!   (`madvise`), so resident memory follows the live objects pool by pool,
+//!   even in an arena that still has live pools;
+//! - an arena whose pools are all free is unmapped, except one spare per
+//!   thread, kept with its pages handed back.
+//!
+//! CPython keeps every arena that has one live object in any of its pools,
+//! with all its pages, and keeps empty pools; its resident set stays at the
+//! peak after a large structure is freed. Here it returns to within a few
+//! percent of where it started (`benches/README.md`).
 //!
 //! # Threads
 //!
@@ -39,6 +51,9 @@
 //!
 //! - A pool is in its class's used list exactly when it has a free or
 //!   never-used block: `used < capacity`.
+//! - An arena is in the thread's usable list exactly when it has a free
+//!   pool and is not the spare; its `dirty` bits are a subset of its `free`
+//!   bits, and the thread's `dirty` count is their total over its arenas.
 //! - `used` counts the blocks handed out and not freed; a pool with
 //!   `used == 0` is either freed or the kept one (the only pool of its
 //!   class, and not after thread exit started).
@@ -46,6 +61,8 @@
 //!   at a multiple of the class size from the first block.
 
 use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
+
+use super::os;
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
 
@@ -61,6 +78,14 @@ const CLASSES: usize = MAX_POOLED / GRAIN;
 
 /// A pool's size, and its alignment (pymalloc's 3.10+ `POOL_SIZE`).
 pub(crate) const POOL_SIZE: usize = 16 * 1024;
+
+/// An arena's size: the unit mapped from the system (pymalloc's 3.10+
+/// `ARENA_SIZE`), 64 pools.
+const ARENA_SIZE: usize = 1024 * 1024;
+
+/// Free pools a thread keeps resident for reuse before it hands the pages
+/// of further free pools back to the system.
+const DIRTY_MAX: usize = 4;
 
 /// Where a pool's first block starts: after its header, on a cache line.
 const FIRST_BLOCK: usize = 64;
@@ -79,6 +104,39 @@ struct Pool {
     /// Neighbours in the class's used list (null at the ends).
     prev: Cell<*mut Pool>,
     next: Cell<*mut Pool>,
+    /// The arena the pool lies in.
+    arena: *mut Arena,
+}
+
+/// An arena: [`ARENA_SIZE`] bytes mapped from the system, cut into pools
+/// aligned to [`POOL_SIZE`] (63 or 64 of them, as the mapping's start
+/// falls). Its bookkeeping lives outside it, in a `Box`, so that handing a
+/// free pool's pages back loses nothing.
+struct Arena {
+    /// The mapping.
+    base: NonNull<u8>,
+    /// The first pool.
+    first: *mut u8,
+    /// Pools that fit.
+    pools: u32,
+    /// Bit `i`: pool `i` is free.
+    free: Cell<u64>,
+    /// Bit `i`: pool `i` is free and still resident (not handed back).
+    dirty: Cell<u64>,
+    /// Neighbours in the thread's list of arenas with a free pool.
+    prev: Cell<*mut Arena>,
+    next: Cell<*mut Arena>,
+}
+
+impl Arena {
+    /// The bits of every pool.
+    fn all(&self) -> u64 {
+        if self.pools == 64 {
+            u64::MAX
+        } else {
+            (1 << self.pools) - 1
+        }
+    }
 }
 
 const _: () = assert!(size_of::<Pool>() <= FIRST_BLOCK);
@@ -92,6 +150,13 @@ struct FreeBlock {
 struct Pools {
     /// Per class, the first pool with room (the used list's head).
     used: [Cell<*mut Pool>; CLASSES],
+    /// Arenas with a free pool (`usable_arenas`).
+    arenas: Cell<*mut Arena>,
+    /// An arena with every pool free, kept for reuse with its pages handed
+    /// back (null: none).
+    spare: Cell<*mut Arena>,
+    /// Free pools still resident, in all arenas.
+    dirty: Cell<usize>,
     /// Set once the thread's exit started: empty pools are freed at once.
     exiting: Cell<bool>,
     /// Whether [`EXIT`] was registered for this thread.
@@ -104,6 +169,9 @@ thread_local! {
     static POOLS: Pools = const {
         Pools {
             used: [const { Cell::new(ptr::null_mut()) }; CLASSES],
+            arenas: Cell::new(ptr::null_mut()),
+            spare: Cell::new(ptr::null_mut()),
+            dirty: Cell::new(0),
             exiting: Cell::new(false),
             exit_registered: Cell::new(false),
         }
@@ -129,9 +197,15 @@ impl Drop for PoolsExit {
                     // the only pool of its class (only such a pool is kept).
                     unsafe {
                         unlink(head, pool);
-                        free_pool(pool);
+                        release_pool(pools, pool);
                     }
                 }
+            }
+            let spare = pools.spare.replace(ptr::null_mut());
+            if !spare.is_null() {
+                // SAFETY: the spare arena has no pool in use and is in no
+                // list.
+                unsafe { unmap_arena(pools, spare) };
             }
         });
     }
@@ -257,7 +331,7 @@ unsafe fn pool_free(pools: &Pools, class: usize, block: NonNull<u8>) {
             // live block.
             unsafe {
                 unlink(head, pool);
-                free_pool(pool);
+                release_pool(pools, pool);
             }
         }
     }
@@ -272,8 +346,8 @@ fn new_pool(pools: &Pools, class: usize, layout: Layout) -> *mut Pool {
         // Registers the exit hook (a no-op once the thread is exiting).
         let _ = EXIT.try_with(|_| {});
     }
-    let memory = system_allocate(pool_layout());
-    let pool = memory.as_ptr().cast::<Pool>();
+    let (memory, arena) = take_pool(pools);
+    let pool = memory.cast::<Pool>();
     let size = (class + 1) * GRAIN;
     debug_assert!(layout.size() <= size);
     // SAFETY: fresh memory of `POOL_SIZE` bytes, aligned for a `Pool`.
@@ -285,64 +359,204 @@ fn new_pool(pools: &Pools, class: usize, layout: Layout) -> *mut Pool {
             size,
             prev: Cell::new(ptr::null_mut()),
             next: Cell::new(ptr::null_mut()),
+            arena,
         });
         push_front(&pools.used[class], pool);
     }
     pool
 }
 
-/// Frees an empty pool's memory.
+/// A free pool's memory and its arena: a resident free pool if there is
+/// one, else a free pool of the first usable arena, else one of a new arena
+/// (the spare, or a new mapping).
+fn take_pool(pools: &Pools) -> (*mut u8, *mut Arena) {
+    let mut arena = pools.arenas.get();
+    if arena.is_null() {
+        arena = pools.spare.replace(ptr::null_mut());
+        if arena.is_null() {
+            arena = map_arena();
+        }
+        // SAFETY: an arena in no list.
+        unsafe { push_front(&pools.arenas, arena) };
+    }
+    // SAFETY: an arena in the usable list is allocated and has a free pool.
+    let a = unsafe { &*arena };
+    let dirty = a.dirty.get();
+    let i = if dirty != 0 {
+        pools.dirty.set(pools.dirty.get() - 1);
+        dirty.trailing_zeros()
+    } else {
+        a.free.get().trailing_zeros()
+    };
+    let bit = 1u64 << i;
+    a.dirty.set(dirty & !bit);
+    a.free.set(a.free.get() & !bit);
+    if a.free.get() == 0 {
+        // SAFETY: in the usable list.
+        unsafe { unlink(&pools.arenas, arena) };
+    }
+    // SAFETY: pool `i < pools` lies inside the mapping.
+    (unsafe { a.first.add(i as usize * POOL_SIZE) }, arena)
+}
+
+/// Returns an empty pool to its arena: kept resident while the thread has
+/// fewer than [`DIRTY_MAX`] such pools, else its pages are handed back. An
+/// arena left with every pool free becomes the thread's spare (its pages
+/// handed back), or is unmapped if there is one already.
 ///
 /// # Safety
 ///
 /// `pool` is allocated, in no list, and holds no live block.
-unsafe fn free_pool(pool: *mut Pool) {
-    // SAFETY: allocated by `new_pool` with this layout.
-    unsafe { dealloc(pool.cast(), pool_layout()) }
-}
-
-fn pool_layout() -> Layout {
-    // SAFETY: the size is a non-zero power of two, and so a valid alignment.
-    unsafe { Layout::from_size_align_unchecked(POOL_SIZE, POOL_SIZE) }
-}
-
-/// Pushes `pool` at the front of the list headed by `head`.
-///
-/// # Safety
-///
-/// `pool` is allocated and in no list.
-unsafe fn push_front(head: &Cell<*mut Pool>, pool: *mut Pool) {
-    let first = head.get();
-    // SAFETY: `pool` is allocated; `first`, if not null, is in the list.
-    unsafe {
-        (*pool).prev.set(ptr::null_mut());
-        (*pool).next.set(first);
-        if !first.is_null() {
-            (*first).prev.set(pool);
+unsafe fn release_pool(pools: &Pools, pool: *mut Pool) {
+    // SAFETY: the pool's header is initialised (caller).
+    let arena = unsafe { (*pool).arena };
+    // SAFETY: the arena of a live pool is allocated.
+    let a = unsafe { &*arena };
+    let i = (pool.addr() - a.first.addr()) / POOL_SIZE;
+    let bit = 1u64 << i;
+    let was_full = a.free.get() == 0;
+    a.free.set(a.free.get() | bit);
+    if pools.dirty.get() < DIRTY_MAX && !pools.exiting.get() {
+        a.dirty.set(a.dirty.get() | bit);
+        pools.dirty.set(pools.dirty.get() + 1);
+    } else {
+        // SAFETY: the pool lies in the arena's mapping and holds no live
+        // block; its header is rewritten before it is used again.
+        unsafe { os::decommit(NonNull::new_unchecked(pool.cast()), POOL_SIZE) };
+    }
+    if was_full {
+        // SAFETY: a full arena is in no list.
+        unsafe { push_front(&pools.arenas, arena) };
+    }
+    if a.free.get() == a.all() {
+        // Every pool free: out of the usable list, and spare or unmapped.
+        // SAFETY: it has a free pool, so it is in the usable list.
+        unsafe { unlink(&pools.arenas, arena) };
+        if pools.spare.get().is_null() && !pools.exiting.get() {
+            let mut dirty = a.dirty.replace(0);
+            pools
+                .dirty
+                .set(pools.dirty.get() - dirty.count_ones() as usize);
+            while dirty != 0 {
+                let j = dirty.trailing_zeros() as usize;
+                dirty &= dirty - 1;
+                // SAFETY: pool `j` of the arena, free.
+                unsafe {
+                    os::decommit(
+                        NonNull::new_unchecked(a.first.add(j * POOL_SIZE)),
+                        POOL_SIZE,
+                    );
+                }
+            }
+            pools.spare.set(arena);
+        } else {
+            // SAFETY: every pool free, in no list.
+            unsafe { unmap_arena(pools, arena) };
         }
     }
-    head.set(pool);
 }
 
-/// Takes `pool` out of the list headed by `head`.
+/// A new arena, mapped from the system, every pool free and none resident.
+#[cold]
+fn map_arena() -> *mut Arena {
+    let layout = Layout::from_size_align(ARENA_SIZE, os::FALLBACK_ALIGN).expect("arena layout");
+    let Some(base) = os::map(ARENA_SIZE) else {
+        handle_alloc_error(layout)
+    };
+    let first = base
+        .as_ptr()
+        .map_addr(|addr| addr.next_multiple_of(POOL_SIZE));
+    let pools = ((base.as_ptr().addr() + ARENA_SIZE - first.addr()) / POOL_SIZE) as u32;
+    let arena = Arena {
+        base,
+        first,
+        pools,
+        free: Cell::new(0),
+        dirty: Cell::new(0),
+        prev: Cell::new(ptr::null_mut()),
+        next: Cell::new(ptr::null_mut()),
+    };
+    arena.free.set(arena.all());
+    Box::into_raw(Box::new(arena))
+}
+
+/// Unmaps an arena and frees its bookkeeping; its resident free pools no
+/// longer count.
 ///
 /// # Safety
 ///
-/// `pool` is in that list.
-unsafe fn unlink(head: &Cell<*mut Pool>, pool: *mut Pool) {
-    // SAFETY: `pool` and its neighbours are allocated pools in the list.
+/// `arena` has every pool free and is in no list.
+unsafe fn unmap_arena(pools: &Pools, arena: *mut Arena) {
+    // SAFETY: made by `map_arena`'s `Box`, never freed before (caller).
+    let a = unsafe { Box::from_raw(arena) };
+    let dirty = a.dirty.get().count_ones() as usize;
+    pools.dirty.set(pools.dirty.get() - dirty);
+    // SAFETY: the mapping of `map_arena`, no pool in use.
+    unsafe { os::unmap(a.base, ARENA_SIZE) };
+}
+
+/// A node of an intrusive doubly linked list: a pool in its class's used
+/// list, an arena in the thread's usable list.
+trait Node: Sized {
+    fn prev(&self) -> &Cell<*mut Self>;
+    fn next(&self) -> &Cell<*mut Self>;
+}
+
+impl Node for Pool {
+    fn prev(&self) -> &Cell<*mut Self> {
+        &self.prev
+    }
+    fn next(&self) -> &Cell<*mut Self> {
+        &self.next
+    }
+}
+
+impl Node for Arena {
+    fn prev(&self) -> &Cell<*mut Self> {
+        &self.prev
+    }
+    fn next(&self) -> &Cell<*mut Self> {
+        &self.next
+    }
+}
+
+/// Pushes `node` at the front of the list headed by `head`.
+///
+/// # Safety
+///
+/// `node` is allocated and in no list.
+unsafe fn push_front<N: Node>(head: &Cell<*mut N>, node: *mut N) {
+    let first = head.get();
+    // SAFETY: `node` is allocated; `first`, if not null, is in the list.
     unsafe {
-        let (prev, next) = ((*pool).prev.get(), (*pool).next.get());
+        (*node).prev().set(ptr::null_mut());
+        (*node).next().set(first);
+        if !first.is_null() {
+            (*first).prev().set(node);
+        }
+    }
+    head.set(node);
+}
+
+/// Takes `node` out of the list headed by `head`.
+///
+/// # Safety
+///
+/// `node` is in that list.
+unsafe fn unlink<N: Node>(head: &Cell<*mut N>, node: *mut N) {
+    // SAFETY: `node` and its neighbours are allocated nodes of the list.
+    unsafe {
+        let (prev, next) = ((*node).prev().get(), (*node).next().get());
         if prev.is_null() {
             head.set(next);
         } else {
-            (*prev).next.set(next);
+            (*prev).next().set(next);
         }
         if !next.is_null() {
-            (*next).prev.set(prev);
+            (*next).prev().set(prev);
         }
-        (*pool).prev.set(ptr::null_mut());
-        (*pool).next.set(ptr::null_mut());
+        (*node).prev().set(ptr::null_mut());
+        (*node).next().set(ptr::null_mut());
     }
 }
 
@@ -413,6 +627,59 @@ mod tests {
         }
         // Every pool emptied: all freed but the one kept.
         assert_eq!(used_pools(class), 1);
+    }
+
+    /// The thread's arena lists, checked: `(usable arenas, spare?, resident
+    /// free pools)`.
+    fn arenas() -> (usize, bool, usize) {
+        POOLS.with(|pools| {
+            let (mut n, mut dirty) = (0, 0);
+            let mut arena = pools.arenas.get();
+            while !arena.is_null() {
+                // SAFETY: arenas in the list are allocated.
+                let a = unsafe { &*arena };
+                assert_ne!(a.free.get(), 0, "a usable arena has a free pool");
+                assert_eq!(a.dirty.get() & !a.free.get(), 0, "dirty pools are free");
+                assert!(a.pools == 63 || a.pools == 64);
+                dirty += a.dirty.get().count_ones() as usize;
+                n += 1;
+                arena = a.next.get();
+            }
+            assert_eq!(dirty, pools.dirty.get());
+            assert!(dirty <= DIRTY_MAX);
+            (n, !pools.spare.get().is_null(), dirty)
+        })
+    }
+
+    #[test]
+    fn arenas_are_returned_when_their_pools_are_free() {
+        // The largest class: few blocks per pool, so that Miri gets through
+        // more than one arena's worth of pools quickly.
+        let layout = Layout::from_size_align(MAX_POOLED, 8).unwrap();
+        let per_pool = (POOL_SIZE - FIRST_BLOCK) / MAX_POOLED;
+        // More than one arena's worth of pools.
+        let n = 70 * per_pool;
+        let blocks: Vec<NonNull<u8>> = (0..n).map(|_| allocate(layout)).collect();
+        let (usable, _, _) = arenas();
+        assert!(usable <= 1, "full arenas leave the usable list");
+        for b in blocks {
+            // SAFETY: allocated above with this layout, freed once.
+            unsafe { deallocate(b, layout) };
+        }
+        // The class keeps one pool, so its arena stays usable; the other
+        // arena is the spare.
+        let (usable, spare, dirty) = arenas();
+        assert_eq!((usable, spare), (1, true));
+        assert!(dirty <= DIRTY_MAX);
+        // A new pool is taken from the resident ones first, then from the
+        // usable arena, and the spare is reused before anything is mapped.
+        let again: Vec<NonNull<u8>> = (0..n).map(|_| allocate(layout)).collect();
+        assert_eq!(arenas().2, 0, "the resident pools were reused first");
+        for b in again {
+            // SAFETY: as above.
+            unsafe { deallocate(b, layout) };
+        }
+        assert_eq!(arenas().0, 1);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 pub(crate) mod alloc;
 pub(crate) mod header;
 pub(crate) mod list;
+mod os;
 pub(crate) mod weakcell;
 
 pub(crate) use header::{
