@@ -9,7 +9,7 @@
 //! cargo test  -p gc-benches --benches                        # smoke run, small sizes
 //! ```
 //!
-//! Layout: `heap.rs` (the [`heap::Heap`] trait each crate implements, the
+//! Layout: `clock.rs` (wall-clock and thread CPU time), `heap.rs` (the [`heap::Heap`] trait each crate implements, the
 //! drop counter, the sizes), `heaps/` (one module per crate, the same node
 //! types in each), `workloads.rs` (every workload, written once over
 //! `Heap`), `table.rs` (the alternating-order table runner).
@@ -26,6 +26,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
 
+mod clock;
 mod heap;
 mod heaps;
 mod table;
@@ -35,13 +36,9 @@ use heap::{Heap, Sizes};
 use heaps::for_each_heap;
 use workloads::Workload;
 
-/// From this many objects on, a workload that [`Workload::overflows`] is
-/// left out of the criterion run.
-const OVERFLOW_SIZE: usize = 100_000;
-
 /// Registers `w`'s parts for `H` in `group`.
 fn bench<H: Heap>(group: &mut BenchmarkGroup<'_, WallTime>, w: Workload, sizes: Sizes) {
-    if !w.applies::<H>() || (w.overflows::<H>() && w.objects(sizes) >= OVERFLOW_SIZE) {
+    if !w.applies::<H>() || w.overflows::<H>(sizes) {
         return;
     }
     for (part, (suffix, _)) in w.parts(sizes).into_iter().enumerate() {
@@ -51,7 +48,7 @@ fn bench<H: Heap>(group: &mut BenchmarkGroup<'_, WallTime>, w: Workload, sizes: 
             format!("{suffix}/{}", H::NAME)
         };
         group.bench_function(id, |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| w.run::<H>(sizes)[part]).sum());
+            b.iter_custom(|iters| (0..iters).map(|_| w.run::<H>(sizes)[part].wall).sum());
         });
     }
 }

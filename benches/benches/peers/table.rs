@@ -10,6 +10,10 @@
 //! then once timed; a
 //! cell is the median over `PEERS_ROUNDS` rounds (default 3).
 //!
+//! Cells are the thread's CPU time by default (see [`crate::clock`]);
+//! `PEERS_CLOCK=wall` makes them wall-clock time. The children run with
+//! [`MALLOC_TUNABLES`] unless `GLIBC_TUNABLES` is set.
+//!
 //! Settings, by environment variable: `PEERS_N`, `PEERS_DEPTH` (see
 //! [`Sizes`]), `PEERS_ROUNDS`, `PEERS_WARMUP`, `PEERS_TIMEOUT` (seconds per
 //! child, default 300), `PEERS_ONLY` (comma-separated workload ids) and
@@ -27,8 +31,9 @@ use crate::workloads::Workload;
 /// How one child's measurement ended.
 #[derive(Clone, Debug)]
 enum Outcome {
-    /// Nanoseconds per object, one per part.
-    Measured(Vec<f64>),
+    /// Nanoseconds per object, one per part, on the wall clock and on the
+    /// thread's CPU clock.
+    Measured(Vec<PerObject>),
     /// The child overflowed its stack.
     Overflow,
     /// Killed after the timeout.
@@ -36,6 +41,23 @@ enum Outcome {
     /// Any other failure, with the last line of its stderr.
     Crash(String),
 }
+
+/// One part's nanoseconds per object.
+#[derive(Clone, Copy, Debug)]
+struct PerObject {
+    /// Wall-clock.
+    wall: f64,
+    /// Thread CPU time.
+    cpu: f64,
+}
+
+/// glibc's malloc settings for the children: never give freed memory back
+/// to the kernel (trim) and a fixed mmap threshold, so that the timed run
+/// reuses the memory the warm-up run freed instead of page-faulting it in
+/// again (which costs more than some of the workloads, and by amounts that
+/// depend on the order of frees). Other allocators ignore it.
+const MALLOC_TUNABLES: &str =
+    "glibc.malloc.trim_threshold=1099511627776:glibc.malloc.mmap_threshold=33554432";
 
 /// An environment variable as a number, or `default`.
 fn env_or(name: &str, default: u64) -> u64 {
@@ -60,9 +82,9 @@ fn applies(w: Workload, name: &str) -> bool {
 }
 
 /// Whether `w` is expected to overflow the stack for the crate `name`.
-fn predicted_overflow(w: Workload, name: &str) -> bool {
+fn predicted_overflow(w: Workload, name: &str, sizes: Sizes) -> bool {
     let mut result = false;
-    for_each_heap!(H => if H::NAME == name { result = w.overflows::<H>() });
+    for_each_heap!(H => if H::NAME == name { result = w.overflows::<H>(sizes) });
     result
 }
 
@@ -85,8 +107,12 @@ fn run_child<H: Heap>(w: Workload, sizes: Sizes, warmup: u64) {
     for _ in 0..w.warmup_runs(warmup) {
         w.run::<H>(sizes);
     }
-    for (part, elapsed) in w.run::<H>(sizes).into_iter().enumerate() {
-        println!("PEERS_RESULT {part} {}", elapsed.as_nanos());
+    for (part, timing) in w.run::<H>(sizes).into_iter().enumerate() {
+        println!(
+            "PEERS_RESULT {part} {} {}",
+            timing.wall.as_nanos(),
+            timing.cpu.as_nanos()
+        );
     }
     if std::env::var_os("PEERS_STATS").is_some() {
         eprintln!("{} {}: {}", w.id(), H::NAME, H::stats());
@@ -96,7 +122,11 @@ fn run_child<H: Heap>(w: Workload, sizes: Sizes, warmup: u64) {
 /// Runs one child and waits for it, at most `timeout`.
 fn measure(w: Workload, name: &str, sizes: Sizes, timeout: Duration) -> Outcome {
     let exe = std::env::current_exe().expect("current_exe");
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    if std::env::var_os("GLIBC_TUNABLES").is_none() {
+        command.env("GLIBC_TUNABLES", MALLOC_TUNABLES);
+    }
+    let mut child = command
         .args(["--table-child", w.id(), name])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -133,13 +163,20 @@ fn measure(w: Workload, name: &str, sizes: Sizes, timeout: Duration) -> Outcome 
         None => Outcome::Timeout,
         Some(status) if status.success() => {
             let objects = w.objects(sizes) as f64;
-            let mut parts: Vec<(usize, f64)> = out
+            let mut parts: Vec<(usize, PerObject)> = out
                 .lines()
                 .filter_map(|line| {
                     let mut words = line.strip_prefix("PEERS_RESULT ")?.split(' ');
                     let part = words.next()?.parse().ok()?;
-                    let nanos: f64 = words.next()?.parse().ok()?;
-                    Some((part, nanos / objects))
+                    let wall: f64 = words.next()?.parse().ok()?;
+                    let cpu: f64 = words.next()?.parse().ok()?;
+                    Some((
+                        part,
+                        PerObject {
+                            wall: wall / objects,
+                            cpu: cpu / objects,
+                        },
+                    ))
                 })
                 .collect();
             parts.sort_by_key(|&(part, _)| part);
@@ -207,8 +244,19 @@ pub fn run() {
     let rounds = env_or("PEERS_ROUNDS", 3).max(1) as usize;
     let timeout = Duration::from_secs(env_or("PEERS_TIMEOUT", 300));
     let only = std::env::var("PEERS_ONLY").ok();
+    let wall_clock = std::env::var("PEERS_CLOCK").is_ok_and(|clock| clock == "wall");
+    let clock = if wall_clock {
+        "wall-clock"
+    } else {
+        "thread CPU"
+    };
     let names = crate_names();
-    eprintln!("peers table: {sizes:?}, {rounds} rounds, children time out after {timeout:?}");
+    eprintln!(
+        "peers table: {sizes:?}, {rounds} rounds, {clock} time, children time out after {timeout:?}"
+    );
+    // Wall-clock / CPU time of every measurement: how much the machine's
+    // other work delayed the children.
+    let mut delays: Vec<f64> = Vec::new();
 
     // (row label, one cell per crate)
     let mut rows: Vec<(String, Vec<Cell>)> = Vec::new();
@@ -239,7 +287,9 @@ pub fn run() {
                     child_started.elapsed().as_secs_f64()
                 );
                 let overflowed = matches!(outcome, Outcome::Overflow);
-                if overflowed != predicted_overflow(w, name) && !matches!(outcome, Outcome::Timeout)
+                if round == 0
+                    && overflowed != predicted_overflow(w, name, sizes)
+                    && !matches!(outcome, Outcome::Timeout)
                 {
                     notes.push(format!(
                         "{} / {name}: {} the stack, against `Heap`'s prediction",
@@ -255,7 +305,10 @@ pub fn run() {
                     Outcome::Measured(ns) => {
                         assert_eq!(ns.len(), parts.len(), "{} {name}: parts", w.id());
                         for (part, ns) in ns.into_iter().enumerate() {
-                            samples[c][part].push(ns);
+                            samples[c][part].push(if wall_clock { ns.wall } else { ns.cpu });
+                            if ns.cpu > 0.0 {
+                                delays.push(ns.wall / ns.cpu);
+                            }
                         }
                     }
                     Outcome::Overflow => failures[c] = Some("overflow".into()),
@@ -309,6 +362,14 @@ pub fn run() {
     for (label, cells) in rows {
         let cells: Vec<String> = cells.iter().map(Cell::text).collect();
         println!("| {label} | {} |", cells.join(" | "));
+    }
+    if !delays.is_empty() {
+        notes.push(format!(
+            "Cells: median {clock} time per object over {rounds} round(s). Wall-clock / CPU time \
+             of the measurements: median {:.3}, maximum {:.2}.",
+            median(&mut delays),
+            delays.iter().copied().fold(0.0, f64::max)
+        ));
     }
     for note in notes {
         println!("\n{note}");

@@ -5,10 +5,13 @@
 //! and before the next run. Each run also leaves the heap as it found it: no
 //! objects of its own alive, the crate's default collection policy on.
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
-
+use crate::clock::{Stopwatch, Timing};
 use crate::heap::{Heap, Sizes, XorShift, drops};
+use std::hint::black_box;
+
+/// From this many objects on, a recursive walk is expected to overflow the
+/// main thread's 8 MiB stack (a few dozen bytes per frame or more).
+pub const OVERFLOW_SIZE: usize = 100_000;
 
 /// One workload: what it times, and how many objects it is divided by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -198,15 +201,18 @@ impl Workload {
     }
 
     /// Whether the workload is expected to overflow the 8 MiB main-thread
-    /// stack at full size for `H` (then the criterion suite leaves it
-    /// out; the table runner finds out in a child process).
-    pub fn overflows<H: Heap>(self) -> bool {
-        match self {
+    /// stack for `H` at these sizes: where `H` recurses along the paths the
+    /// workload builds, from [`OVERFLOW_SIZE`] objects on. The criterion
+    /// suite leaves these out; the table runner finds out in a child
+    /// process, and notes where this prediction was wrong.
+    pub fn overflows<H: Heap>(self, sizes: Sizes) -> bool {
+        let recursive = match self {
             Workload::ListLong | Workload::ListHuge => H::RECURSIVE_DROP,
             Workload::Ring => H::RECURSIVE_GARBAGE_WALK,
             Workload::GraphCyclic => H::RECURSIVE_GARBAGE_WALK || H::RECURSIVE_LIVE_WALK,
             _ => false,
-        }
+        };
+        recursive && self.objects(sizes) >= OVERFLOW_SIZE
     }
 
     /// Untimed runs worth making before the timed one in a fresh process:
@@ -220,7 +226,7 @@ impl Workload {
     }
 
     /// Runs the workload once for `H`: one duration per part.
-    pub fn run<H: Heap>(self, sizes: Sizes) -> Vec<Duration> {
+    pub fn run<H: Heap>(self, sizes: Sizes) -> Vec<Timing> {
         match self {
             Workload::AllocNode => vec![alloc_drop_node::<H>(sizes.ops())],
             Workload::AllocWord => vec![alloc_drop_word::<H>(sizes.ops())],
@@ -241,14 +247,14 @@ impl Workload {
 }
 
 /// `n` allocations of a tracked node, each dropped at once.
-fn alloc_drop_node<H: Heap>(n: usize) -> Duration {
+fn alloc_drop_node<H: Heap>(n: usize) -> Timing {
     H::set_auto(true);
     drops::reset();
-    let start = Instant::now();
+    let start = Stopwatch::start();
     for i in 0..n as u64 {
         drop(black_box(H::node(black_box(i), None)));
     }
-    let elapsed = start.elapsed();
+    let elapsed = start.stop();
     // The `gc` crate frees only in collections; the last few are still
     // waiting for one.
     H::collect();
@@ -257,14 +263,14 @@ fn alloc_drop_node<H: Heap>(n: usize) -> Duration {
 }
 
 /// `n` allocations of an untracked `u64`, each dropped at once.
-fn alloc_drop_word<H: Heap>(n: usize) -> Duration {
+fn alloc_drop_word<H: Heap>(n: usize) -> Timing {
     H::set_auto(true);
     drops::reset();
-    let start = Instant::now();
+    let start = Stopwatch::start();
     for i in 0..n as u64 {
         drop(black_box(H::word(black_box(i))));
     }
-    let elapsed = start.elapsed();
+    let elapsed = start.stop();
     let word = H::word(7);
     assert_eq!(H::word_val(&word), 7);
     drop(word);
@@ -274,15 +280,15 @@ fn alloc_drop_word<H: Heap>(n: usize) -> Duration {
 }
 
 /// `n` clones of one handle, each dropped at once.
-fn clone_drop<H: Heap>(n: usize) -> Duration {
+fn clone_drop<H: Heap>(n: usize) -> Timing {
     H::set_auto(true);
     drops::reset();
     let handle = H::node(7, None);
-    let start = Instant::now();
+    let start = Stopwatch::start();
     for _ in 0..n {
         drop(black_box(black_box(&handle).clone()));
     }
-    let elapsed = start.elapsed();
+    let elapsed = start.stop();
     H::collect();
     drops::expect::<H>(0, "clone+drop: the node is still alive");
     assert_eq!(H::node_val(&handle), 7);
@@ -294,17 +300,17 @@ fn clone_drop<H: Heap>(n: usize) -> Duration {
 
 /// Builds a `len`-node list (untimed, automatic collection off), then times
 /// dropping its head and one collection.
-fn list_drop<H: Heap>(len: usize) -> Duration {
+fn list_drop<H: Heap>(len: usize) -> Timing {
     H::set_auto(false);
     let mut head = None;
     for i in 0..len as u64 {
         head = Some(H::node(i, head));
     }
     drops::reset();
-    let start = Instant::now();
+    let start = Stopwatch::start();
     drop(head);
     H::collect();
-    let elapsed = start.elapsed();
+    let elapsed = start.stop();
     drops::expect::<H>(len, "list");
     H::set_auto(true);
     elapsed
@@ -314,23 +320,23 @@ fn list_drop<H: Heap>(len: usize) -> Duration {
 /// it is linked), then collects: `[creation, collection]`. With `auto`
 /// the crate's default policy runs during creation; without, nothing is
 /// freed before the collection.
-fn cycles<H: Heap>(count: usize, auto: bool) -> [Duration; 2] {
+fn cycles<H: Heap>(count: usize, auto: bool) -> [Timing; 2] {
     H::set_auto(auto);
     drops::reset();
-    let start = Instant::now();
+    let start = Stopwatch::start();
     for i in 0..count as u64 {
         let a = H::node(2 * i, None);
         let b = H::node(2 * i + 1, Some(a.clone()));
         H::set_next(&a, Some(b));
     }
-    let created = start.elapsed();
+    let created = start.stop();
     if !auto {
         drops::expect::<H>(0, "2-cycles before the collection");
     }
     let freed_during_creation = drops::get();
-    let start = Instant::now();
+    let start = Stopwatch::start();
     H::collect();
-    let collected = start.elapsed();
+    let collected = start.stop();
     let total = drops::get();
     drops::expect::<H>(
         2 * count,
@@ -342,7 +348,7 @@ fn cycles<H: Heap>(count: usize, auto: bool) -> [Duration; 2] {
 
 /// Builds a ring of `n` nodes (untimed, automatic collection off), drops
 /// its last handle, and times one collection.
-fn ring<H: Heap>(n: usize) -> Duration {
+fn ring<H: Heap>(n: usize) -> Timing {
     H::set_auto(false);
     let first = H::node(0, None);
     let mut head = first.clone();
@@ -352,9 +358,9 @@ fn ring<H: Heap>(n: usize) -> Duration {
     H::set_next(&first, Some(head));
     drop(first);
     drops::reset();
-    let start = Instant::now();
+    let start = Stopwatch::start();
     H::collect();
-    let elapsed = start.elapsed();
+    let elapsed = start.stop();
     drops::expect::<H>(n, "ring");
     H::set_auto(true);
     elapsed
@@ -368,7 +374,7 @@ const NONE: u32 = u32::MAX;
 /// collection off. A fixed random 10% of the root handles are kept; the
 /// timed part drops the other 90% and collects. The expected number of
 /// frees is computed from the edge list.
-fn random_graph<H: Heap>(n: usize, cyclic: bool) -> Duration {
+fn random_graph<H: Heap>(n: usize, cyclic: bool) -> Timing {
     H::set_auto(false);
     let mut rng = XorShift::new(0x9E37_79B9_7F4A_7C15);
     let nodes: Vec<H::Pair> = (0..n).map(|_| H::pair(None, None)).collect();
@@ -392,10 +398,10 @@ fn random_graph<H: Heap>(n: usize, cyclic: bool) -> Duration {
         if *keep { &mut kept } else { &mut dropped }.push(node);
     }
     drops::reset();
-    let start = Instant::now();
+    let start = Stopwatch::start();
     drop(dropped);
     H::collect();
-    let elapsed = start.elapsed();
+    let elapsed = start.stop();
     drops::expect::<H>(n - survivors, "random graph: the unreachable part");
     drop(kept);
     H::collect();
@@ -429,7 +435,7 @@ fn reachable(edges: &[[u32; 2]], roots: &[bool]) -> usize {
 /// once: `[churn, final collection]`. The churn's time includes whatever
 /// the crate's automatic collections do; the final collection frees what
 /// they left.
-fn churn<H: Heap>(old: usize, churn: usize) -> [Duration; 2] {
+fn churn<H: Heap>(old: usize, churn: usize) -> [Timing; 2] {
     H::set_auto(true);
     let live: Vec<H::Node> = (0..old as u64 / 2)
         .map(|i| {
@@ -442,16 +448,16 @@ fn churn<H: Heap>(old: usize, churn: usize) -> [Duration; 2] {
     H::collect();
     drops::expect::<H>(0, "churn: the old heap before the churn");
     let cycles = churn as u64 / 2;
-    let start = Instant::now();
+    let start = Stopwatch::start();
     for i in 0..cycles {
         let a = H::node(2 * i, None);
         let b = H::node(2 * i + 1, Some(a.clone()));
         H::set_next(&a, Some(b));
     }
-    let churned = start.elapsed();
-    let start = Instant::now();
+    let churned = start.stop();
+    let start = Stopwatch::start();
     H::collect();
-    let collected = start.elapsed();
+    let collected = start.stop();
     drops::expect::<H>(2 * cycles as usize, "churn");
     drop(live);
     H::collect();
@@ -493,11 +499,11 @@ fn binary_trees_allocations(max_depth: u32) -> usize {
 
 /// The Benchmarks Game's binary_trees (single-threaded, no output; each
 /// `check` is asserted instead), under the default policy.
-fn binary_trees<H: Heap>(max_depth: u32) -> Duration {
+fn binary_trees<H: Heap>(max_depth: u32) -> Timing {
     H::set_auto(true);
     drops::reset();
     let min = min_depth(max_depth);
-    let start = Instant::now();
+    let start = Stopwatch::start();
     let stretch = bottom_up_tree::<H>(max_depth + 1);
     assert_eq!(H::check(&stretch), tree_size(max_depth + 1));
     drop(stretch);
@@ -513,7 +519,7 @@ fn binary_trees<H: Heap>(max_depth: u32) -> Duration {
     }
     assert_eq!(H::check(&long_lived), tree_size(max_depth));
     drop(long_lived);
-    let elapsed = start.elapsed();
+    let elapsed = start.stop();
     H::collect();
     drops::expect::<H>(binary_trees_allocations(max_depth), "binary_trees");
     elapsed
