@@ -7,8 +7,8 @@
 //! the run. For each workload the crates run in alternating order: round
 //! `r` starts at the `r`-th crate and wraps around. Each child runs the
 //! workload `PEERS_WARMUP` times untimed (default 1; binary_trees none),
-//! then once timed; a
-//! cell is the median over `PEERS_ROUNDS` rounds (default 3).
+//! then once timed; a cell is the median over `PEERS_ROUNDS` rounds
+//! (default 5).
 //!
 //! Cells are the thread's CPU time by default (see [`crate::clock`]);
 //! `PEERS_CLOCK=wall` makes them wall-clock time. The children run with
@@ -241,7 +241,7 @@ impl Cell {
 pub fn run() {
     let started = Instant::now();
     let sizes = Sizes::from_env(true);
-    let rounds = env_or("PEERS_ROUNDS", 3).max(1) as usize;
+    let rounds = env_or("PEERS_ROUNDS", 5).max(1) as usize;
     let timeout = Duration::from_secs(env_or("PEERS_TIMEOUT", 300));
     let only = std::env::var("PEERS_ONLY").ok();
     let wall_clock = std::env::var("PEERS_CLOCK").is_ok_and(|clock| clock == "wall");
