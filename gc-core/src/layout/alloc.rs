@@ -24,17 +24,23 @@
 //!   one pool a class keeps while it is the class's only pool (so that
 //!   allocating and freeing one object in a loop does not take a pool each
 //!   time);
-//! - the thread keeps up to [`DIRTY_MAX`] free pools resident for reuse;
-//!   the pages of any further free pool are handed back to the system
-//!   (`madvise`), so resident memory follows the live objects pool by pool,
-//!   even in an arena that still has live pools;
-//! - an arena whose pools are all free is unmapped, except one spare per
-//!   thread, kept with its pages handed back.
+//! - a free pool stays resident ("dirty") for reuse, and the next pool is
+//!   taken from resident memory first, so freeing a large structure and
+//!   building the next one costs no page faults;
+//! - once more than [`DIRTY_MIN`] pools have been free for [`PURGE_DELAY`],
+//!   the next pool freed hands all their pages back to the system
+//!   (`madvise`), so resident memory follows the live objects pool by
+//!   pool, even in an arena that still has live pools; an arena whose pools
+//!   are all free is then unmapped, except one spare per thread (the delay
+//!   is jemalloc's and mimalloc's answer to the same trade-off; as in them,
+//!   a thread that stops freeing altogether keeps what it has until it
+//!   exits).
 //!
 //! CPython keeps every arena that has one live object in any of its pools,
 //! with all its pages, and keeps empty pools; its resident set stays at the
 //! peak after a large structure is freed. Here it returns to within a few
-//! percent of where it started (`benches/README.md`).
+//! percent of where it started once the program goes on allocating and
+//! freeing for [`PURGE_DELAY`] (`benches/README.md`).
 //!
 //! # Threads
 //!
@@ -65,6 +71,7 @@ use std::alloc::{Layout, alloc, dealloc, handle_alloc_error};
 use super::os;
 use std::cell::Cell;
 use std::ptr::{self, NonNull};
+use std::time::{Duration, Instant};
 
 /// The size classes' step, and the largest alignment a pooled box may need.
 pub(crate) const GRAIN: usize = 16;
@@ -83,9 +90,14 @@ pub(crate) const POOL_SIZE: usize = 16 * 1024;
 /// `ARENA_SIZE`), 64 pools.
 const ARENA_SIZE: usize = 1024 * 1024;
 
-/// Free pools a thread keeps resident for reuse before it hands the pages
-/// of further free pools back to the system.
-const DIRTY_MAX: usize = 4;
+/// Free pools a thread keeps resident for reuse however long they wait.
+const DIRTY_MIN: usize = 4;
+
+/// How long more free pools wait, resident, before the next free hands them
+/// back to the system: long enough that freeing a large structure and
+/// building the next one reuses the memory without page faults, short
+/// enough that a program that goes on running gets its memory back.
+const PURGE_DELAY: Duration = Duration::from_millis(200);
 
 /// Where a pool's first block starts: after its header, on a cache line.
 const FIRST_BLOCK: usize = 64;
@@ -157,6 +169,9 @@ struct Pools {
     spare: Cell<*mut Arena>,
     /// Free pools still resident, in all arenas.
     dirty: Cell<usize>,
+    /// When the dirty pools first outnumbered [`DIRTY_MIN`] since the last
+    /// [`purge`].
+    dirty_since: Cell<Option<Instant>>,
     /// Set once the thread's exit started: empty pools are freed at once.
     exiting: Cell<bool>,
     /// Whether [`EXIT`] was registered for this thread.
@@ -172,6 +187,7 @@ thread_local! {
             arenas: Cell::new(ptr::null_mut()),
             spare: Cell::new(ptr::null_mut()),
             dirty: Cell::new(0),
+            dirty_since: Cell::new(None),
             exiting: Cell::new(false),
             exit_registered: Cell::new(false),
         }
@@ -189,6 +205,7 @@ impl Drop for PoolsExit {
         // `POOLS` has no destructor, so it is still accessible here.
         let _ = POOLS.try_with(|pools| {
             pools.exiting.set(true);
+            purge(pools);
             for head in &pools.used {
                 let pool = head.get();
                 // SAFETY: a pool in a used list is allocated (invariant).
@@ -379,6 +396,22 @@ fn take_pool(pools: &Pools) -> (*mut u8, *mut Arena) {
         // SAFETY: an arena in no list.
         unsafe { push_front(&pools.arenas, arena) };
     }
+    // SAFETY: an arena in the usable list is allocated.
+    if unsafe { (*arena).dirty.get() } == 0 && pools.dirty.get() != 0 {
+        // Resident pools first: find an arena that has some (freeing moves
+        // an arena to the front, so this runs once the front one ran out).
+        let mut found = arena;
+        // SAFETY: arenas in the usable list are allocated; one of them has a
+        // dirty pool (the count is theirs).
+        unsafe {
+            while (*found).dirty.get() == 0 {
+                found = (*found).next.get();
+            }
+            unlink(&pools.arenas, found);
+            push_front(&pools.arenas, found);
+        }
+        arena = found;
+    }
     // SAFETY: an arena in the usable list is allocated and has a free pool.
     let a = unsafe { &*arena };
     let dirty = a.dirty.get();
@@ -399,10 +432,10 @@ fn take_pool(pools: &Pools) -> (*mut u8, *mut Arena) {
     (unsafe { a.first.add(i as usize * POOL_SIZE) }, arena)
 }
 
-/// Returns an empty pool to its arena: kept resident while the thread has
-/// fewer than [`DIRTY_MAX`] such pools, else its pages are handed back. An
-/// arena left with every pool free becomes the thread's spare (its pages
-/// handed back), or is unmapped if there is one already.
+/// Returns an empty pool to its arena, resident ("dirty") for reuse; hands
+/// the thread's dirty pools back once they have waited [`PURGE_DELAY`]
+/// ([`purge`]). At thread exit, the pool's pages are handed back at once and
+/// an arena left with every pool free is unmapped.
 ///
 /// # Safety
 ///
@@ -416,44 +449,77 @@ unsafe fn release_pool(pools: &Pools, pool: *mut Pool) {
     let bit = 1u64 << i;
     let was_full = a.free.get() == 0;
     a.free.set(a.free.get() | bit);
-    if pools.dirty.get() < DIRTY_MAX && !pools.exiting.get() {
-        a.dirty.set(a.dirty.get() | bit);
-        pools.dirty.set(pools.dirty.get() + 1);
-    } else {
+    if pools.exiting.get() {
         // SAFETY: the pool lies in the arena's mapping and holds no live
-        // block; its header is rewritten before it is used again.
+        // block.
         unsafe { os::decommit(NonNull::new_unchecked(pool.cast()), POOL_SIZE) };
-    }
-    if was_full {
-        // SAFETY: a full arena is in no list.
-        unsafe { push_front(&pools.arenas, arena) };
-    }
-    if a.free.get() == a.all() {
-        // Every pool free: out of the usable list, and spare or unmapped.
-        // SAFETY: it has a free pool, so it is in the usable list.
-        unsafe { unlink(&pools.arenas, arena) };
-        if pools.spare.get().is_null() && !pools.exiting.get() {
-            let mut dirty = a.dirty.replace(0);
-            pools
-                .dirty
-                .set(pools.dirty.get() - dirty.count_ones() as usize);
-            while dirty != 0 {
-                let j = dirty.trailing_zeros() as usize;
-                dirty &= dirty - 1;
-                // SAFETY: pool `j` of the arena, free.
-                unsafe {
-                    os::decommit(
-                        NonNull::new_unchecked(a.first.add(j * POOL_SIZE)),
-                        POOL_SIZE,
-                    );
-                }
+        if was_full {
+            // SAFETY: a full arena is in no list.
+            unsafe { push_front(&pools.arenas, arena) };
+        }
+        if a.free.get() == a.all() {
+            // SAFETY: it has a free pool, so it is in the usable list; every
+            // pool is free.
+            unsafe {
+                unlink(&pools.arenas, arena);
+                unmap_arena(pools, arena);
             }
-            pools.spare.set(arena);
-        } else {
-            // SAFETY: every pool free, in no list.
-            unsafe { unmap_arena(pools, arena) };
+        }
+        return;
+    }
+    a.dirty.set(a.dirty.get() | bit);
+    pools.dirty.set(pools.dirty.get() + 1);
+    // The arena goes to the front of the usable list, so that the next pool
+    // is taken from resident memory.
+    if !was_full {
+        // SAFETY: it had a free pool, so it is in the usable list.
+        unsafe { unlink(&pools.arenas, arena) };
+    }
+    // SAFETY: in no list now.
+    unsafe { push_front(&pools.arenas, arena) };
+    if pools.dirty.get() > DIRTY_MIN {
+        match pools.dirty_since.get() {
+            None => pools.dirty_since.set(Some(Instant::now())),
+            Some(since) if since.elapsed() >= PURGE_DELAY => purge(pools),
+            Some(_) => {}
         }
     }
+}
+
+/// Hands the pages of every dirty pool back to the system, and unmaps each
+/// arena left with every pool free, but one, kept as the spare.
+fn purge(pools: &Pools) {
+    let mut arena = pools.arenas.get();
+    while !arena.is_null() {
+        // SAFETY: arenas in the usable list are allocated.
+        let a = unsafe { &*arena };
+        let next = a.next.get();
+        let mut dirty = a.dirty.replace(0);
+        while dirty != 0 {
+            let j = dirty.trailing_zeros() as usize;
+            dirty &= dirty - 1;
+            // SAFETY: pool `j` of the arena is free: no live block.
+            unsafe {
+                os::decommit(
+                    NonNull::new_unchecked(a.first.add(j * POOL_SIZE)),
+                    POOL_SIZE,
+                );
+            }
+        }
+        if a.free.get() == a.all() {
+            // SAFETY: in the usable list; every pool free.
+            unsafe { unlink(&pools.arenas, arena) };
+            if pools.spare.get().is_null() {
+                pools.spare.set(arena);
+            } else {
+                // SAFETY: every pool free, in no list, none dirty.
+                unsafe { unmap_arena(pools, arena) };
+            }
+        }
+        arena = next;
+    }
+    pools.dirty.set(0);
+    pools.dirty_since.set(None);
 }
 
 /// A new arena, mapped from the system, every pool free and none resident.
@@ -646,40 +712,75 @@ mod tests {
                 arena = a.next.get();
             }
             assert_eq!(dirty, pools.dirty.get());
-            assert!(dirty <= DIRTY_MAX);
             (n, !pools.spare.get().is_null(), dirty)
         })
     }
 
-    #[test]
-    fn arenas_are_returned_when_their_pools_are_free() {
-        // The largest class: few blocks per pool, so that Miri gets through
-        // more than one arena's worth of pools quickly.
+    /// Blocks of the largest class: few per pool, so that Miri gets through
+    /// more than one arena's worth of pools quickly.
+    fn many_pools(pools: usize) -> (Layout, Vec<NonNull<u8>>) {
         let layout = Layout::from_size_align(MAX_POOLED, 8).unwrap();
         let per_pool = (POOL_SIZE - FIRST_BLOCK) / MAX_POOLED;
-        // More than one arena's worth of pools.
-        let n = 70 * per_pool;
-        let blocks: Vec<NonNull<u8>> = (0..n).map(|_| allocate(layout)).collect();
-        let (usable, _, _) = arenas();
-        assert!(usable <= 1, "full arenas leave the usable list");
+        (
+            layout,
+            (0..pools * per_pool).map(|_| allocate(layout)).collect(),
+        )
+    }
+
+    fn free_all(layout: Layout, blocks: Vec<NonNull<u8>>) {
         for b in blocks {
-            // SAFETY: allocated above with this layout, freed once.
+            // SAFETY: allocated by `many_pools` with this layout, freed once.
             unsafe { deallocate(b, layout) };
         }
-        // The class keeps one pool, so its arena stays usable; the other
-        // arena is the spare.
+    }
+
+    /// Holds off the delayed purge for the rest of the test (under Miri the
+    /// clock runs with the interpreter, and freeing takes a while).
+    fn hold_off_purges() {
+        POOLS.with(|pools| {
+            pools
+                .dirty_since
+                .set(Instant::now().checked_add(Duration::from_secs(3600)));
+        });
+    }
+
+    #[test]
+    fn free_pools_stay_resident_for_reuse_until_purged() {
+        hold_off_purges();
+        // More than one arena's worth of pools.
+        let (layout, blocks) = many_pools(70);
+        assert!(arenas().0 <= 1, "full arenas leave the usable list");
+        free_all(layout, blocks);
+        // Nothing handed back yet (the delay has not passed): every freed
+        // pool is resident, and both arenas are usable.
         let (usable, spare, dirty) = arenas();
-        assert_eq!((usable, spare), (1, true));
-        assert!(dirty <= DIRTY_MAX);
-        // A new pool is taken from the resident ones first, then from the
-        // usable arena, and the spare is reused before anything is mapped.
-        let again: Vec<NonNull<u8>> = (0..n).map(|_| allocate(layout)).collect();
-        assert_eq!(arenas().2, 0, "the resident pools were reused first");
-        for b in again {
-            // SAFETY: as above.
-            unsafe { deallocate(b, layout) };
-        }
-        assert_eq!(arenas().0, 1);
+        assert_eq!((usable, spare), (2, false));
+        assert_eq!(dirty, 69, "all but the pool the class keeps");
+        // Building again takes the resident pools: nothing is mapped.
+        let (layout, again) = many_pools(70);
+        assert_eq!(arenas().2, 0, "the resident pools were reused");
+        free_all(layout, again);
+        // A purge hands them back: the arena with the class's kept pool
+        // stays usable, the other is the spare.
+        POOLS.with(purge);
+        assert_eq!(arenas(), (1, true, 0));
+    }
+
+    #[test]
+    fn a_free_after_the_delay_purges() {
+        let (layout, blocks) = many_pools(8);
+        free_all(layout, blocks);
+        assert!(arenas().2 > DIRTY_MIN);
+        // Pretend the dirty pools have waited long enough.
+        POOLS.with(|pools| {
+            pools
+                .dirty_since
+                .set(Instant::now().checked_sub(PURGE_DELAY));
+        });
+        // The next pool freed (a second pool of a class) purges.
+        let (layout, blocks) = many_pools(2);
+        free_all(layout, blocks);
+        assert_eq!(arenas().2, 0);
     }
 
     #[test]
