@@ -365,3 +365,88 @@ fn a_description_may_use_the_tools() {
     drop((head, tail));
     free_all();
 }
+
+// ---------------------------------------------------------------------------
+// Descriptions run by a finalizer, inside a collection
+
+thread_local! {
+    static SEEN: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A node in a garbage cycle whose finalizer draws the cycle; its
+/// description calls back into the library: it allocates, upgrades a weak
+/// reference to its partner, collects (refused: a collection is running),
+/// lists the heap and walks its own edges.
+#[derive(Trace)]
+#[gc(describe, finalize)]
+struct Chatty {
+    name: &'static str,
+    partner: RefCell<Option<Gc<Chatty>>>,
+    weak: RefCell<gc_core::Weak<Chatty>>,
+}
+
+impl Describe for Chatty {
+    fn describe(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scratch = Gc::new(String::from("scratch"));
+        let partner = self.weak.borrow().upgrade().map(|p| p.name);
+        let collected = gc_core::collect();
+        let objects = gc_core::get_objects(None).len();
+        drop(scratch);
+        write!(
+            f,
+            "{} (partner {partner:?}, collected {collected}, {objects} objects)",
+            self.name
+        )
+    }
+}
+
+impl gc_core::Finalize for Chatty {
+    fn finalize(&self) {
+        let me = self.partner.borrow().as_ref().map(|p| {
+            let dot = objgraph::show_refs(&[obj(p)], &GraphOptions::default()).unwrap();
+            let chain = objgraph::format_chain(&[obj(p)]);
+            (dot, chain, obj(p).describe())
+        });
+        if let Some((dot, chain, description)) = me {
+            SEEN.with(|seen| {
+                let mut seen = seen.borrow_mut();
+                seen.push(dot);
+                seen.push(chain);
+                seen.extend(description);
+            });
+        }
+    }
+}
+
+#[test]
+fn a_finalizer_may_draw_and_describe_the_garbage_it_belongs_to() {
+    gc_core::set_finalizer_policy(gc_core::FinalizerPolicy::Finalize);
+    let a = Gc::new(Chatty {
+        name: "a",
+        partner: RefCell::new(None),
+        weak: RefCell::new(gc_core::Weak::new()),
+    });
+    let b = Gc::new(Chatty {
+        name: "b",
+        partner: RefCell::new(Some(a.clone())),
+        weak: RefCell::new(Gc::downgrade(&a)),
+    });
+    *a.partner.borrow_mut() = Some(b.clone());
+    *a.weak.borrow_mut() = Gc::downgrade(&b);
+    drop((a, b));
+    assert_eq!(gc_core::collect(), 2);
+    let seen = SEEN.with(|seen| seen.take());
+    // Each finalizer drew its partner. The descriptions ran inside the
+    // collection: the weak references to the garbage were already cleared,
+    // the re-entrant `collect()` was refused (0), and the garbage is on no
+    // generation list (0 objects).
+    assert_eq!(seen.len(), 6, "{seen:#?}");
+    for name in ["a", "b"] {
+        let described = format!("{name} (partner None, collected 0, 0 objects)");
+        assert!(seen.contains(&described), "{seen:#?}");
+        assert!(seen.contains(&format!("Chatty {described}")), "{seen:#?}");
+    }
+    assert!(seen.iter().filter(|s| s.starts_with("digraph")).count() == 2);
+    gc_core::set_finalizer_policy(gc_core::FinalizerPolicy::Uncollectable);
+    free_all();
+}
