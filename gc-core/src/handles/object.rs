@@ -4,12 +4,9 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use crate::handles::Gc;
-use crate::layout::{GcHeader, HeaderPtr, flags, short_type_name};
+use crate::layout::{DescribeFn, GcHeader, HeaderPtr, flags, short_type_name};
 use crate::lifecycle::StrongRef;
 use crate::trace::{Trace, TraceMeta, Tracer, render_label, trace_edges, trace_labelled_edges};
-
-/// A vtable's `describe` entry.
-type DescribeFn = unsafe fn(HeaderPtr, &mut fmt::Formatter<'_>) -> fmt::Result;
 
 /// A strong handle to an object of any type, as Python code sees every
 /// value: what [`get_objects`](crate::get_objects),

@@ -109,8 +109,7 @@ pub(crate) struct VTable {
     pub(crate) finalize: Option<unsafe fn(HeaderPtr)>,
     /// Writes the value's description (`Describe`), if the type has one.
     /// User code: only the tools call it, never while tracing.
-    pub(crate) describe:
-        Option<unsafe fn(HeaderPtr, &mut std::fmt::Formatter<'_>) -> std::fmt::Result>,
+    pub(crate) describe: Option<DescribeFn>,
     /// Writes the value's map-key label and returns `true`, or returns
     /// `false` (`TraceMeta::__key_label`: std code only, called while
     /// tracing the map that holds a `Gc` key).
@@ -120,6 +119,10 @@ pub(crate) struct VTable {
     pub(crate) type_name: fn() -> &'static str,
     pub(crate) type_id: fn() -> TypeId,
 }
+
+/// A vtable's `describe` entry: writes the value of a live box, like
+/// `Display::fmt`.
+pub(crate) type DescribeFn = unsafe fn(HeaderPtr, &mut std::fmt::Formatter<'_>) -> std::fmt::Result;
 
 /// The header in front of every value (`pub` only so that sealed traits
 /// may mention it; the module is private). Every field is a `Cell` (or written

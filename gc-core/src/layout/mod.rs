@@ -18,8 +18,8 @@ mod os;
 pub(crate) mod weakcell;
 
 pub(crate) use header::{
-    GC_REFS_PINNED, GcBox, GcHeader, HeaderPtr, Stored, VTable, allocation, allocation_of, flags,
-    header_ref, short_type_name, slice_allocation, value_ref,
+    DescribeFn, GC_REFS_PINNED, GcBox, GcHeader, HeaderPtr, Stored, VTable, allocation,
+    allocation_of, flags, header_ref, short_type_name, slice_allocation, value_ref,
 };
 
 pub(crate) use list::Link;
