@@ -434,8 +434,7 @@ fn take_pool(pools: &Pools) -> (*mut u8, *mut Arena) {
 
 /// Returns an empty pool to its arena, resident ("dirty") for reuse; hands
 /// the thread's dirty pools back once they have waited [`PURGE_DELAY`]
-/// ([`purge`]). At thread exit, the pool's pages are handed back at once and
-/// an arena left with every pool free is unmapped.
+/// ([`purge`]), or at once when the thread is exiting.
 ///
 /// # Safety
 ///
@@ -449,24 +448,6 @@ unsafe fn release_pool(pools: &Pools, pool: *mut Pool) {
     let bit = 1u64 << i;
     let was_full = a.free.get() == 0;
     a.free.set(a.free.get() | bit);
-    if pools.exiting.get() {
-        // SAFETY: the pool lies in the arena's mapping and holds no live
-        // block.
-        unsafe { os::decommit(NonNull::new_unchecked(pool.cast()), POOL_SIZE) };
-        if was_full {
-            // SAFETY: a full arena is in no list.
-            unsafe { push_front(&pools.arenas, arena) };
-        }
-        if a.free.get() == a.all() {
-            // SAFETY: it has a free pool, so it is in the usable list; every
-            // pool is free.
-            unsafe {
-                unlink(&pools.arenas, arena);
-                unmap_arena(pools, arena);
-            }
-        }
-        return;
-    }
     a.dirty.set(a.dirty.get() | bit);
     pools.dirty.set(pools.dirty.get() + 1);
     // The arena goes to the front of the usable list, so that the next pool
@@ -477,7 +458,9 @@ unsafe fn release_pool(pools: &Pools, pool: *mut Pool) {
     }
     // SAFETY: in no list now.
     unsafe { push_front(&pools.arenas, arena) };
-    if pools.dirty.get() > DIRTY_MIN {
+    if pools.exiting.get() {
+        purge(pools);
+    } else if pools.dirty.get() > DIRTY_MIN {
         match pools.dirty_since.get() {
             None => pools.dirty_since.set(Some(Instant::now())),
             Some(since) if since.elapsed() >= PURGE_DELAY => purge(pools),
@@ -487,7 +470,8 @@ unsafe fn release_pool(pools: &Pools, pool: *mut Pool) {
 }
 
 /// Hands the pages of every dirty pool back to the system, and unmaps each
-/// arena left with every pool free, but one, kept as the spare.
+/// arena left with every pool free, but one, kept as the spare (none once
+/// the thread is exiting).
 fn purge(pools: &Pools) {
     let mut arena = pools.arenas.get();
     while !arena.is_null() {
@@ -509,7 +493,7 @@ fn purge(pools: &Pools) {
         if a.free.get() == a.all() {
             // SAFETY: in the usable list; every pool free.
             unsafe { unlink(&pools.arenas, arena) };
-            if pools.spare.get().is_null() {
+            if pools.spare.get().is_null() && !pools.exiting.get() {
                 pools.spare.set(arena);
             } else {
                 // SAFETY: every pool free, in no list, none dirty.
