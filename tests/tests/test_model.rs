@@ -161,7 +161,7 @@ struct Model {
     thresholds: [usize; 3],
     enabled: bool,
     long_lived_total: usize,
-    long_lived_pending: usize,
+    long_lived_pending: isize,
 }
 
 impl Model {
@@ -196,9 +196,15 @@ impl Model {
                 return freed;
             }
             for id in dead {
-                self.nodes.remove(&id);
+                let node = self.nodes.remove(&id).unwrap();
                 // A tracked deallocation: count0 -= 1 if positive.
                 self.counts[0] = self.counts[0].saturating_sub(1);
+                // gc-core's long-lived rule counts generation 2's net
+                // growth: a generation-2 death by reference counting is
+                // subtracted (CPython counts promotions only).
+                if node.generation == Gen::Young(2) {
+                    self.long_lived_pending -= 1;
+                }
                 freed.push(id);
             }
         }
@@ -265,7 +271,7 @@ impl Model {
             self.nodes.get_mut(id).unwrap().generation = Gen::Young(target);
         }
         match g {
-            1 => self.long_lived_pending += survivors,
+            1 => self.long_lived_pending += survivors as isize,
             2 => {
                 self.long_lived_pending = 0;
                 self.long_lived_total = survivors;
@@ -292,7 +298,8 @@ impl Model {
                 .rev()
                 .find(|&g| {
                     self.counts[g] > self.thresholds[g]
-                        && (g != 2 || self.long_lived_pending >= self.long_lived_total / 4)
+                        && (g != 2
+                            || self.long_lived_pending >= (self.long_lived_total / 4) as isize)
                 })
                 .expect("count0 exceeds threshold0");
             auto = Some((g, self.collect(g)));

@@ -353,9 +353,11 @@ impl Drop for ScratchGuard<'_> {
 /// Updates the long-lived bookkeeping behind the 25% rule.
 fn promote_survivors(heap: &Heap, generation: usize, survivors: usize) {
     match generation {
-        1 => heap
-            .long_lived_pending
-            .set(heap.long_lived_pending.get() + survivors),
+        1 => heap.long_lived_pending.set(
+            heap.long_lived_pending
+                .get()
+                .saturating_add_unsigned(survivors),
+        ),
         2 => {
             heap.long_lived_pending.set(0);
             heap.long_lived_total.set(survivors);

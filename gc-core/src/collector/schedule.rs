@@ -7,9 +7,11 @@
 //! of collections of generation `g - 1` since generation `g` was last
 //! collected. A tracked allocation that makes `count[0]` exceed
 //! `threshold[0]` collects the oldest generation whose count exceeds its
-//! threshold; a full collection additionally waits until the objects
-//! promoted into generation 2 since the last full collection exceed 25% of
-//! those that survived it, which keeps full collections amortised linear.
+//! threshold; a full collection additionally waits until generation 2 has
+//! grown by 25% of what survived the last full collection, which keeps full
+//! collections amortised linear. CPython counts the promotions into
+//! generation 2; gc-core subtracts the generation-2 objects that reference
+//! counting freed since (`Heap::note_long_lived_death`).
 
 use super::driver::collect_with_callbacks;
 use crate::heap::{Heap, NUM_GENERATIONS, heap};
@@ -50,8 +52,10 @@ fn generation_to_collect(heap: &Heap) -> Option<usize> {
         if generation.count.get() <= generation.threshold.get() {
             return false;
         }
-        // Full collections are expensive: wait until enough long-lived
-        // objects are pending (CPython issue #4074).
-        i != 2 || heap.long_lived_pending.get() >= heap.long_lived_total.get() / 4
+        // Full collections are expensive: wait until generation 2 has grown
+        // by a quarter since the last one (CPython issue #4074; gc-core
+        // counts net growth, see `Heap::note_long_lived_death`).
+        let quarter = isize::try_from(heap.long_lived_total.get() / 4).unwrap_or(isize::MAX);
+        i != 2 || heap.long_lived_pending.get() >= quarter
     })
 }

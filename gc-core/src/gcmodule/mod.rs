@@ -65,7 +65,10 @@ pub fn get_threshold() -> (usize, usize, usize) {
 /// collection (0 disables automatic collection); `threshold1` the number of
 /// generation-0 collections before generation 1 is examined; `threshold2`
 /// the number of generation-1 collections before a full collection is
-/// considered.
+/// considered. A full collection then also waits until generation 2 has
+/// grown by 25% since the last one (CPython's long-lived rule, which gc-core
+/// applies to the net growth: see the crate docs, "Where Rust differs from
+/// CPython").
 pub fn set_threshold(threshold0: usize, threshold1: usize, threshold2: usize) {
     if let Some(heap) = heap() {
         let g = &heap.generations;

@@ -45,7 +45,7 @@ pub(crate) unsafe fn release_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     }
     if bits & flags::TRACKED != 0 {
         // SAFETY: tracked, and its value is about to die.
-        unsafe { untrack(h, heap()) };
+        unsafe { untrack_dead(h) };
     }
     if bits & flags::DEEP_DROP != 0 {
         // SAFETY: count zero, unlinked, value live, no weak cells.
@@ -108,7 +108,7 @@ pub(crate) unsafe fn release(h: HeaderPtr) {
     // see an object whose count is zero.
     if header.has(flags::TRACKED) {
         // SAFETY: tracked, and its value is about to die.
-        unsafe { untrack(h, heap()) };
+        unsafe { untrack_dead(h) };
     }
     if !callbacks.is_empty() {
         callbacks.run(&mut keep);
@@ -165,6 +165,25 @@ pub(crate) unsafe fn untrack(h: HeaderPtr, heap: Option<&Heap>) {
     }
 }
 
+/// [`untrack`] for an object that reference counting is destroying (not a
+/// collection): a generation-2 object's death also counts against the
+/// long-lived growth (`Heap::note_long_lived_death`).
+///
+/// # Safety
+///
+/// As [`untrack`].
+#[inline]
+unsafe fn untrack_dead(h: HeaderPtr) {
+    // SAFETY: allocated (caller).
+    let old = unsafe { header_ref(h) }.generation() == Some(2);
+    let heap = heap();
+    // SAFETY: forwarded from the caller.
+    unsafe { untrack(h, heap) };
+    if let (true, Some(heap)) = (old, heap) {
+        heap.note_long_lived_death();
+    }
+}
+
 /// Frees a box.
 ///
 /// # Safety
@@ -205,7 +224,7 @@ pub(crate) unsafe fn take_value<T>(ptr: NonNull<GcBox<T>>) -> T {
     clear_weakrefs(header, &mut callbacks);
     if header.has(flags::TRACKED) {
         // SAFETY: tracked, and its value is leaving the box.
-        unsafe { untrack(h, heap()) };
+        unsafe { untrack_dead(h) };
     }
     if header.vtable.finalize.is_some() && !header.has(flags::FINALIZED) {
         super::finalize::mark_finalized(header);
