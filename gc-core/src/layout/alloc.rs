@@ -5,8 +5,10 @@
 //!
 //! # Pools
 //!
-//! Boxes up to [`MAX_POOLED`] bytes with an alignment up to [`GRAIN`] are
-//! rounded up to a *size class* (a multiple of [`GRAIN`]) and carved out of
+//! Boxes up to [`MAX_POOLED`] bytes with an alignment up to [`MAX_ALIGN`]
+//! are rounded up to a *size class* (a multiple of [`GRAIN`], 8 bytes, or
+//! of 16 for a box aligned to 16, whose class's blocks are then all
+//! 16-aligned) and carved out of
 //! *pools*: [`POOL_SIZE`]-byte blocks of memory aligned to their size, each
 //! serving one class. A block's pool is found by masking its address, so
 //! nothing per object records where it came from.
@@ -73,14 +75,23 @@ use std::cell::Cell;
 use std::ptr::{self, NonNull};
 use std::time::{Duration, Instant};
 
-/// The size classes' step, and the largest alignment a pooled box may need.
-pub(crate) const GRAIN: usize = 16;
+/// The size classes' step. pymalloc's is 16 (since 3.8, so that every
+/// block is aligned as `malloc`'s are); here each box's alignment is known,
+/// so a class only needs the alignment of the boxes it serves, and a
+/// tracked object of 56 bytes (the 32-byte header and a 24-byte value)
+/// takes 56 bytes, not 64.
+pub(crate) const GRAIN: usize = 8;
+
+/// The largest alignment a pooled box may need. A class whose size is a
+/// multiple of 16 has 16-aligned blocks (pools and their first block are
+/// 16-aligned); boxes aligned to 16 only use those classes.
+pub(crate) const MAX_ALIGN: usize = 16;
 
 /// The largest box served from pools; larger ones go to the system
 /// allocator (pymalloc's `SMALL_REQUEST_THRESHOLD`).
 pub(crate) const MAX_POOLED: usize = 512;
 
-/// Number of size classes: 16, 32, ..., 512 bytes.
+/// Number of size classes: 8, 16, 24, ..., 512 bytes.
 const CLASSES: usize = MAX_POOLED / GRAIN;
 
 /// A pool's size, and its alignment (pymalloc's 3.10+ `POOL_SIZE`).
@@ -151,7 +162,7 @@ impl Arena {
     }
 }
 
-const _: () = assert!(size_of::<Pool>() <= FIRST_BLOCK);
+const _: () = assert!(size_of::<Pool>() <= FIRST_BLOCK && FIRST_BLOCK.is_multiple_of(MAX_ALIGN));
 
 /// A free block: the link of its pool's free list.
 struct FreeBlock {
@@ -231,11 +242,15 @@ impl Drop for PoolsExit {
 /// The size class of a box of `layout`, if it is pooled.
 #[inline(always)]
 fn class_of(layout: Layout) -> Option<usize> {
-    if layout.size() <= MAX_POOLED && layout.align() <= GRAIN {
-        Some((layout.size().max(1) - 1) / GRAIN)
-    } else {
-        None
+    if layout.size() > MAX_POOLED || layout.align() > MAX_ALIGN {
+        return None;
     }
+    let size = if layout.align() > GRAIN {
+        layout.size().next_multiple_of(MAX_ALIGN)
+    } else {
+        layout.size()
+    };
+    Some((size.max(1) - 1) / GRAIN)
 }
 
 /// Allocates memory for one box of `layout` (never zero-sized: every box has
@@ -331,8 +346,8 @@ unsafe fn pool_free(pools: &Pools, class: usize, block: NonNull<u8>) {
     let head = &pools.used[class];
     let was_full = p.free.get().is_null() && p.fresh.get() + p.size > POOL_SIZE;
     let free = block.as_ptr().cast::<FreeBlock>();
-    // SAFETY: the block is free from now on and at least 16 bytes long,
-    // aligned to 16: room for the link.
+    // SAFETY: the block is free from now on, at least 8 bytes long and
+    // aligned to 8: room for the link.
     unsafe { free.write(FreeBlock { next: p.free.get() }) };
     p.free.set(free);
     let used = p.used.get() - 1;
@@ -632,9 +647,13 @@ mod tests {
     fn classes_round_up_to_the_grain() {
         let class = |size, align| class_of(Layout::from_size_align(size, align).unwrap());
         assert_eq!(class(1, 1), Some(0));
-        assert_eq!(class(16, 8), Some(0));
-        assert_eq!(class(17, 8), Some(1));
-        assert_eq!(class(48, 8), Some(2));
+        assert_eq!(class(8, 8), Some(0));
+        assert_eq!(class(16, 8), Some(1));
+        assert_eq!(class(17, 8), Some(2));
+        assert_eq!(class(56, 8), Some(6));
+        // A 16-aligned box takes a class whose blocks are all 16-aligned.
+        assert_eq!(class(48, 16), Some(5));
+        assert_eq!(class(56, 16), Some(7));
         assert_eq!(class(512, 16), Some(CLASSES - 1));
         assert_eq!(class(513, 8), None);
         assert_eq!(class(64, 32), None);
@@ -650,6 +669,14 @@ mod tests {
         let blocks: Vec<NonNull<u8>> = (0..n).map(|_| allocate(layout)).collect();
         let mut addrs: Vec<usize> = blocks.iter().map(|b| b.as_ptr().addr()).collect();
         assert!(addrs.iter().all(|a| a % GRAIN == 0));
+        // A 16-aligned class hands out 16-aligned blocks.
+        let aligned = Layout::from_size_align(48, 16).unwrap();
+        let blocks16: Vec<NonNull<u8>> = (0..5).map(|_| allocate(aligned)).collect();
+        assert!(blocks16.iter().all(|b| b.as_ptr().addr() % 16 == 0));
+        for b in blocks16 {
+            // SAFETY: allocated just above with this layout, not freed.
+            unsafe { deallocate(b, aligned) };
+        }
         addrs.sort_unstable();
         addrs.dedup();
         assert_eq!(addrs.len(), n, "a block was handed out twice");
