@@ -60,7 +60,7 @@ pub(crate) fn write_lines(heap: &Heap) {
 /// `gc: collectable <Node 0x55d0c2a4e2b0>` (CPython's `"gc: %s <%s %p>"`).
 pub(crate) fn object_line(heap: &Heap, label: &str, h: HeaderPtr) {
     // SAFETY: the collector only reports allocated objects.
-    let type_name = (unsafe { header_ref(h) }.vtable.type_name)();
+    let type_name = (unsafe { header_ref(h) }.vtable().type_name)();
     line(
         heap,
         format_args!(

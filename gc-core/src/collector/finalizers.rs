@@ -7,6 +7,7 @@
 use super::reachability::{move_unreachable, subtract_refs};
 use super::teardown::release_to_old;
 use crate::heap::Heap;
+use crate::layout::list::{RepairOnUnwind, init_gc_refs, subtract_gc_ref};
 use crate::layout::{HeaderPtr, Link, flags, header_ref};
 use crate::lifecycle::StrongRef;
 use crate::lifecycle::finalize::{has_legacy_finalizer, mark_finalized};
@@ -68,7 +69,7 @@ pub(crate) fn finalize_garbage(heap: &Heap) {
         cursor = unsafe { heap.unreachable.next_of(h) };
         // SAFETY: allocated.
         let header = unsafe { header_ref(h) };
-        if let Some(finalize) = header.vtable.finalize
+        if let Some(finalize) = header.vtable().finalize
             && !header.has(flags::FINALIZED)
         {
             mark_finalized(header);
@@ -86,15 +87,21 @@ pub(crate) fn finalize_garbage(heap: &Heap) {
 pub(crate) fn handle_resurrected_objects(heap: &Heap, old: &Link, target: u32) -> usize {
     let unreachable = &heap.unreachable;
     let still_unreachable = &heap.finalizers;
+    // From here until `move_unreachable` ends, `unreachable` holds
+    // `gc_refs` in its `prev` words; a panicking `Trace` impl leaves it to
+    // the driver's guard, well linked again.
+    let repair = RepairOnUnwind(unreachable);
     for h in unreachable.iter() {
-        // SAFETY: allocated.
-        let header = unsafe { header_ref(h) };
-        header.init_gc_refs();
-        header.subtract_gc_ref(); // the collector's hold is not a reference
-        header.set(flags::COLLECTING);
+        // SAFETY: on a list: allocated, with a link.
+        unsafe {
+            init_gc_refs(h);
+            subtract_gc_ref(h); // the collector's hold is not a reference
+            header_ref(h).set(flags::COLLECTING);
+        }
     }
     subtract_refs(unreachable);
     let resurrected = move_unreachable(unreachable, still_unreachable, target);
+    std::mem::forget(repair);
     // What is left on `unreachable` was resurrected.
     release_to_old(unreachable, old, target, true);
     // SAFETY: distinct initialised heads of this heap.

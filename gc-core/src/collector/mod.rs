@@ -175,5 +175,6 @@ pub(crate) mod tests_support {
             // SAFETY: objects on a list are allocated.
             unsafe { header_ref(h) }.clear(flags::COLLECTING);
         }
+        young.repair_prevs();
     }
 }

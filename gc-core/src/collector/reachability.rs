@@ -7,9 +7,10 @@
 use std::ptr::NonNull;
 
 use crate::heap::{Heap, Lists, heap};
-use crate::layout::{
-    GC_REFS_PINNED, GcHeader, HeaderPtr, Link, Stored, flags, header_ref, value_ref,
+use crate::layout::list::{
+    GC_REFS_PINNED, Scan, gc_refs, init_gc_refs, set_gc_refs, subtract_gc_ref,
 };
+use crate::layout::{GcHeader, HeaderPtr, Link, Stored, flags, header_ref, value_ref};
 use crate::trace::{TraceValue, impl_collector_tracer};
 
 /// Phases 1-3 with their panic guard: splits `young` into survivors (left
@@ -29,14 +30,16 @@ pub(super) fn deduce_unreachable(
 }
 
 /// Phase 1. Before: no object of `young` is `COLLECTING`. After: each is
-/// `COLLECTING` with `gc_refs == strong count`. Returns the size of `young`.
+/// `COLLECTING` with `gc_refs == strong count`, kept in its `prev` word, so
+/// `young` is singly linked until `move_unreachable` (or
+/// [`Link::repair_prevs`]). Returns the size of `young`.
 pub(crate) fn update_refs(young: &Link) -> usize {
     let mut size = 0;
     for h in young.iter() {
-        // SAFETY: objects on a list are allocated.
-        let header = unsafe { header_ref(h) };
-        header.init_gc_refs();
-        header.set(flags::COLLECTING);
+        // SAFETY: objects on a list are allocated and have a link.
+        unsafe { init_gc_refs(h) };
+        // SAFETY: as above.
+        unsafe { header_ref(h) }.set(flags::COLLECTING);
         size += 1;
     }
     size
@@ -51,7 +54,7 @@ pub(crate) fn subtract_refs(young: &Link) {
         // SAFETY: objects on a list are allocated and hold a live value.
         let header = unsafe { header_ref(h) };
         // SAFETY: as above; the vtable matches the box's type.
-        unsafe { (header.vtable.subtract_refs)(h, SubtractRefs::COLLECTING_ONLY) };
+        unsafe { (header.vtable().subtract_refs)(h, SubtractRefs::COLLECTING_ONLY) };
     }
 }
 
@@ -74,11 +77,12 @@ fn update_and_subtract_refs(young: &Link, generation: u32) -> usize {
         // SAFETY: objects on a list are allocated and hold a live value.
         let header = unsafe { header_ref(h) };
         if !header.has(flags::COLLECTING) {
-            header.init_gc_refs();
+            // SAFETY: on a list, so it has a link.
+            unsafe { init_gc_refs(h) };
             header.set(flags::COLLECTING);
         }
         // SAFETY: as above; the vtable matches the box's type.
-        unsafe { (header.vtable.subtract_refs)(h, generation + 1) };
+        unsafe { (header.vtable().subtract_refs)(h, generation + 1) };
     }
     size
 }
@@ -100,17 +104,20 @@ impl SubtractRefs {
 impl_collector_tracer!(SubtractRefs, |this, child| {
     // SAFETY: an edge reported by a value points at a box its `Gc` keeps
     // allocated (Trace contract, rule 1).
-    let child = unsafe { header_ref(child) };
-    let bits = child.flags();
+    let header = unsafe { header_ref(child) };
+    let bits = header.flags();
     if bits & flags::COLLECTING == 0 {
         let generation = (bits & flags::GEN_MASK) >> flags::GEN_SHIFT;
         if bits & flags::TRACKED == 0 || generation >= this.young_limit {
             return;
         }
-        child.init_gc_refs();
-        child.set(flags::COLLECTING);
+        // SAFETY: tracked, so it has a link; a member of `young`, not yet
+        // walked, so nothing reads its `prev` as a pointer.
+        unsafe { init_gc_refs(child) };
+        header.set(flags::COLLECTING);
     }
-    child.subtract_gc_ref();
+    // SAFETY: `COLLECTING`: tracked, with `gc_refs` in its `prev`.
+    unsafe { subtract_gc_ref(child) };
 });
 
 /// The `subtract_refs` entry of `GcBox<T>`'s vtable.
@@ -127,8 +134,9 @@ pub(crate) unsafe fn subtract_refs_of<T: ?Sized + Stored + TraceValue>(
 }
 
 /// Phase 3. Splits `young` into reachable objects (left on `young`, with
-/// `COLLECTING` cleared and their generation bits set to `target`) and
-/// unreachable ones (moved to `unreachable`, still `COLLECTING`).
+/// `COLLECTING` cleared, their generation bits set to `target` and their
+/// `prev` pointers written back) and unreachable ones (moved to
+/// `unreachable`, still `COLLECTING`, now `UNREACHABLE`).
 ///
 /// Walks `young` front to back. An object with `gc_refs > 0` is reachable
 /// from outside; its edges are visited with [`VisitReachable`], which marks
@@ -138,28 +146,31 @@ pub(crate) unsafe fn subtract_refs_of<T: ?Sized + Stored + TraceValue>(
 /// may still reach it. When the walk ends, whatever is on `unreachable` is
 /// reachable from nothing outside `young`.
 ///
+/// Precondition: every object of `young` holds `gc_refs` in its `prev`
+/// (phases 1 and 2); `unreachable` is well linked. Postcondition: both
+/// lists are well linked.
+///
 /// Returns the number of reachable objects.
 pub(crate) fn move_unreachable(young: &Link, unreachable: &Link, target: u32) -> usize {
     let young_ptr = NonNull::from(young);
     let mut survivors = 0;
-    let mut cursor = young.first();
-    while let Some(h) = cursor {
+    let mut scan = Scan::new(young);
+    while let Some(h) = scan.current() {
         // SAFETY: objects on a list are allocated.
         let header = unsafe { header_ref(h) };
-        if header.gc_refs.get() > 0 {
+        // SAFETY: not yet scanned, so `gc_refs` is in its `prev`.
+        if unsafe { gc_refs(h) } > 0 {
             // SAFETY: `h` is live with a live value; the vtable matches.
-            unsafe { (header.vtable.visit_reachable)(h, young_ptr) };
+            unsafe { (header.vtable().visit_reachable)(h, young_ptr) };
             header.mark_scanned(target);
             survivors += 1;
-            // Read the successor only now: the visit may have appended.
-            // SAFETY: `h` is still on `young`.
-            cursor = unsafe { young.next_of(h) };
+            // SAFETY: `h` is the current object.
+            unsafe { scan.keep() };
         } else {
-            // SAFETY: `h` is on `young`.
-            cursor = unsafe { young.next_of(h) };
-            // SAFETY: `h` is live and on a list; `unreachable` is a head.
-            unsafe { unreachable.move_back(h) };
             header.set(flags::UNREACHABLE);
+            // SAFETY: `h` is the current object; `unreachable` is another
+            // well-linked list.
+            unsafe { scan.take_to(unreachable) };
         }
     }
     survivors
@@ -180,13 +191,18 @@ impl_collector_tracer!(VisitReachable, |this, child| {
     if header.has(flags::UNREACHABLE) {
         // Moved too early: bring it back; it will be scanned at the tail.
         header.clear(flags::UNREACHABLE);
-        header.gc_refs.set(1);
-        // SAFETY: `child` is on the unreachable list; `young` is the head of
-        // the list being walked, alive for the whole phase.
+        // SAFETY: `child` is on the unreachable list, which is well linked;
+        // `young` is the head of the list being walked, alive for the whole
+        // phase, whose head's `prev` is its tail (`Scan`).
         unsafe { this.young.as_ref().move_back(child) };
-    } else if header.gc_refs.get() == 0 {
+        // SAFETY: tracked, so it has a link; now after the scan's cursor.
+        unsafe { set_gc_refs(child, 1) };
+    // SAFETY: `COLLECTING` and not `UNREACHABLE`: on `young`, not yet
+    // scanned, so `gc_refs` is in its `prev`.
+    } else if unsafe { gc_refs(child) } == 0 {
         // Not scanned yet: scanning will treat it as reachable.
-        header.gc_refs.set(1);
+        // SAFETY: as above.
+        unsafe { set_gc_refs(child, 1) };
     }
 });
 
@@ -214,8 +230,11 @@ struct RestoreOnUnwind<'a> {
 
 impl Drop for RestoreOnUnwind<'_> {
     fn drop(&mut self) {
+        // Both heads' `prev` are their tails (`Scan`), and `unreachable` is
+        // well linked: only `young`'s unscanned objects hold `gc_refs`.
         // SAFETY: distinct initialised heads of this heap.
         unsafe { self.young.merge_from(self.unreachable) };
+        self.young.repair_prevs();
         let generation = heap().and_then(|heap| {
             heap.generations
                 .iter()
@@ -260,7 +279,8 @@ pub(crate) fn count_internal_refs(
     }
     // Read and clear in one walk; the guard only runs on a panic.
     heap.for_each(which, |h, header| {
-        let gc_refs = header.gc_refs.get();
+        // SAFETY: on a list, with `gc_refs` in its `prev` (`update_refs`).
+        let gc_refs = unsafe { gc_refs(h) };
         let refs = (gc_refs != GC_REFS_PINNED).then(|| {
             // `gc_refs >= 0` by the `Trace` contract; clamp regardless.
             header
@@ -270,6 +290,9 @@ pub(crate) fn count_internal_refs(
         header.clear(flags::COLLECTING);
         read(h, header, refs);
     });
+    for list in heap.lists(which) {
+        list.repair_prevs();
+    }
     std::mem::forget(guard);
     heap.collecting.set(false);
     true
@@ -286,6 +309,9 @@ impl Drop for PassGuard<'_> {
     fn drop(&mut self) {
         self.heap
             .for_each(self.which, |_, header| header.clear(flags::COLLECTING));
+        for list in self.heap.lists(self.which) {
+            list.repair_prevs();
+        }
         self.heap.collecting.set(false);
     }
 }

@@ -36,7 +36,7 @@ pub(super) fn handle_weakrefs(heap: &Heap, teardown: Teardown) -> usize {
     if callbacks_exist() {
         for h in heap.unreachable.iter() {
             // SAFETY: objects on a list are allocated with live values.
-            unsafe { (header_ref(h).vtable.mark_trash)(h) };
+            unsafe { (header_ref(h).vtable().mark_trash)(h) };
         }
     }
     let mut count = 0;
@@ -120,7 +120,7 @@ fn drop_values_and_free(heap: &Heap) {
                 // SAFETY: the value is live and dropped exactly once (the
                 // cursor has moved past it); no reference to it exists, as no
                 // safe code can reach the garbage.
-                unsafe { (header.vtable.drop_value)(h) };
+                unsafe { (header.vtable().drop_value)(h) };
                 // Only now: a `Gc` to itself inside the value may have
                 // brought the count to zero during the drop, and `release`
                 // must then leave the box to us.

@@ -16,8 +16,8 @@ use super::weak::Weak;
 use crate::collector::note_allocation;
 use crate::heap::heap;
 use crate::layout::alloc::allocate;
-use crate::layout::list::unlink;
-use crate::layout::{GcBox, GcHeader, HeaderPtr, flags};
+use crate::layout::list::{init_link, unlink};
+use crate::layout::{GcBox, GcHeader, HeaderPtr, flags, sized_allocation};
 use crate::lifecycle::dealloc::take_value;
 use crate::lifecycle::free_box;
 use crate::lifecycle::weakrefs::weak_count;
@@ -77,11 +77,7 @@ impl<T: TraceMeta + 'static> Gc<T> {
     #[inline]
     pub fn new(value: T) -> Gc<T> {
         let heap = if T::TRACKED { note_allocation() } else { None };
-        let ptr = allocate(Layout::new::<GcBox<T>>()).cast::<GcBox<T>>();
-        let mut bits = 0;
-        if T::TRACKED {
-            bits |= flags::DEEP_DROP;
-        }
+        let (ptr, mut bits) = allocate_box::<T>();
         if heap.is_some() {
             bits |= flags::TRACKED;
         }
@@ -99,6 +95,23 @@ impl<T: TraceMeta + 'static> Gc<T> {
             ptr,
             _owns: PhantomData,
         }
+    }
+}
+
+/// Allocates the box of a `Gc<T>`, with the container-list link in front
+/// if `T` is tracked, and returns it (uninitialised) with the flags its
+/// header starts with: `DEEP_DROP | HAS_LINK` for a tracked type.
+#[inline(always)]
+fn allocate_box<T: TraceMeta>() -> (NonNull<GcBox<T>>, u32) {
+    let (layout, offset) = sized_allocation(Layout::new::<GcBox<T>>(), T::TRACKED);
+    // SAFETY: the header is `offset` bytes into the fresh allocation.
+    let ptr = unsafe { allocate(layout).add(offset) }.cast::<GcBox<T>>();
+    if T::TRACKED {
+        // SAFETY: a fresh box allocated with its link.
+        unsafe { init_link(ptr.cast()) };
+        (ptr, flags::DEEP_DROP | flags::HAS_LINK)
+    } else {
+        (ptr, 0)
     }
 }
 
@@ -221,8 +234,7 @@ impl<T: TraceMeta + 'static> Gc<T> {
     /// ```
     pub fn new_cyclic<F: FnOnce(&Weak<T>) -> T>(data_fn: F) -> Gc<T> {
         let heap = if T::TRACKED { note_allocation() } else { None };
-        let ptr = allocate(Layout::new::<GcBox<T>>()).cast::<GcBox<T>>();
-        let bits = if T::TRACKED { flags::DEEP_DROP } else { 0 };
+        let (ptr, bits) = allocate_box::<T>();
         // SAFETY: the header's place in the fresh allocation; the value is
         // written later.
         unsafe {
@@ -400,7 +412,7 @@ impl<T: 'static> Gc<T> {
     pub fn get_mut(this: &mut Self) -> Option<GcMut<'_, T>> {
         let header = this.header();
         let unique = header.strong() == 1
-            && header.weakrefs.get().is_null()
+            && header.weakrefs().is_null()
             && !header.has(flags::CONDEMNED | flags::VALUE_DROPPED);
         if !unique {
             return None;
@@ -735,7 +747,7 @@ impl<T: ?Sized + 'static> TraceMeta for Gc<T> {
         }
         // SAFETY: the box is live (this handle) and its value is not dropped
         // (checked above); the vtable matches the value.
-        unsafe { (header.vtable.key_label)(Gc::header_ptr(self), out) }
+        unsafe { (header.vtable().key_label)(Gc::header_ptr(self), out) }
     }
 }
 

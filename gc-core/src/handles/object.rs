@@ -72,7 +72,7 @@ impl Object {
 
     /// The full type name of the value (`std::any::type_name`).
     pub fn type_name(&self) -> &'static str {
-        (self.header().vtable.type_name)()
+        (self.header().vtable().type_name)()
     }
 
     /// The type name without module paths, generics kept:
@@ -169,7 +169,7 @@ impl Object {
     /// ```
     pub fn describe(&self) -> Option<String> {
         let header = self.header();
-        let describe = header.vtable.describe?;
+        let describe = header.vtable().describe?;
         if header.has(flags::VALUE_DROPPED | flags::CONDEMNED) {
             return None;
         }
@@ -205,7 +205,7 @@ impl Object {
 
     /// Whether the type has a finalizer (`#[gc(finalize)]`).
     pub fn has_finalizer(&self) -> bool {
-        self.header().vtable.finalize.is_some()
+        self.header().vtable().finalize.is_some()
     }
 
     /// Whether the finalizer has run on this object.

@@ -12,7 +12,8 @@ use super::gc::Gc;
 use super::vtable::VTableOf;
 use crate::collector::note_allocation;
 use crate::layout::alloc::allocate;
-use crate::layout::{GcHeader, HeaderPtr, Stored, flags, slice_allocation};
+use crate::layout::list::init_link;
+use crate::layout::{GcHeader, HeaderPtr, Stored, flags, slice_allocation, slice_len_slot};
 use crate::lifecycle::track_new;
 use crate::trace::{TraceMeta, TraceValue};
 
@@ -29,17 +30,19 @@ unsafe fn new_slice<V: ?Sized + Stored + TraceMeta + TraceValue + 'static>(
     len: usize,
     init: impl FnOnce(*mut u8),
 ) -> Gc<V> {
-    let (layout, offset) = slice_allocation(element, len);
+    let (layout, offset) = slice_allocation(element, len, V::TRACKED);
     let heap = if V::TRACKED { note_allocation() } else { None };
     let base = allocate(layout);
     // SAFETY: the header is `offset` bytes into the fresh allocation.
     let h: HeaderPtr = unsafe { base.add(offset) }.cast();
-    // SAFETY: the length's word is just before the header, inside the
-    // allocation and aligned (`slice_allocation`).
-    unsafe { h.cast::<usize>().sub(1).write(len) };
+    // SAFETY: the length's word is in front of the link (if any) and the
+    // header, inside the allocation and aligned (`slice_allocation`).
+    unsafe { slice_len_slot(h, V::TRACKED).write(len) };
     let mut bits = 0;
     if V::TRACKED {
-        bits |= flags::DEEP_DROP;
+        // SAFETY: a fresh box allocated with its link.
+        unsafe { init_link(h) };
+        bits |= flags::DEEP_DROP | flags::HAS_LINK;
     }
     if heap.is_some() {
         bits |= flags::TRACKED;

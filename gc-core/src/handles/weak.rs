@@ -274,7 +274,7 @@ impl<T: ?Sized + 'static> fmt::Debug for Weak<T> {
             (Some(header), Some(h)) => write!(
                 f,
                 "<weakref at {addr:#x}; to '{}' at {:#x}>",
-                short_type_name((header.vtable.type_name)()),
+                short_type_name((header.vtable().type_name)()),
                 h.as_ptr().addr()
             ),
             _ => write!(f, "<weakref at {addr:#x}; dead>"),

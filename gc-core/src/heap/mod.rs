@@ -248,9 +248,9 @@ impl Heap {
                 // links are cleared.
                 node = unsafe { list.next_of(h) };
                 // SAFETY: objects on a list are allocated.
-                let header = unsafe { header_ref(h) };
-                header.clear(flags::TRACKED);
-                forget_links(header);
+                unsafe { header_ref(h) }.clear(flags::TRACKED);
+                // SAFETY: as above, with a link.
+                unsafe { forget_links(h) };
             }
             list.init_head();
         }
@@ -338,9 +338,9 @@ pub(crate) struct Local {
     torn_down: Cell<bool>,
     /// Trashcan: nesting depth of value drops.
     pub(crate) drop_depth: Cell<u32>,
-    /// Trashcan: objects whose drop was deferred, linked through their
-    /// (unused) `link.next`.
-    pub(crate) deferred: Cell<*const Link>,
+    /// Trashcan: objects whose drop was deferred (all `DEEP_DROP`, so with
+    /// a link), linked through their (unused) `link.next`.
+    pub(crate) deferred: Cell<Option<HeaderPtr>>,
     /// Weak cells holding a callback that has not run.
     pub(crate) callback_cells: Cell<usize>,
     /// Weak cells ever created (wrapping).
@@ -362,7 +362,7 @@ thread_local! {
             heap: Cell::new(ptr::null()),
             torn_down: Cell::new(false),
             drop_depth: Cell::new(0),
-            deferred: Cell::new(ptr::null()),
+            deferred: Cell::new(None),
             callback_cells: Cell::new(0),
             weak_cells_created: Cell::new(0),
             weak_cells_live: Cell::new(0),

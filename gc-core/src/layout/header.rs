@@ -1,36 +1,58 @@
 //! The object layout: one `#[repr(C)]` allocation holding a [`GcHeader`] and
-//! the value. All layout math lives here.
+//! the value, with the container-list link in front of the header for
+//! tracked types. All layout math lives here.
 //!
 //! ```text
-//!  GcBox<T> (#[repr(C)])                      word
-//! +----------------------------------------+
-//! | link.next   *const Link  (null: untracked) 0   container list (PyGC_Head)
-//! | link.prev   *const Link                 | 1
-//! | strong      usize                       | 2   Gc + Object handles
-//! | flags: u16, objects: u16 | gc_refs: i32   | 3   state bits, `Object` handles | scratch
-//! | weakrefs    *const WeakCell             | 4   this object's weak cells
-//! | vtable      &'static VTable             | 5   type-erased operations
-//! +----------------------------------------+
-//! | value       T                           |
-//! +----------------------------------------+
+//!  a box of a tracked type                          word
+//! +-----------------------------------------------+
+//! | link.next  *const Link   (null: on no list)    | -2  container list (PyGC_Head);
+//! | link.prev  *const Link   | gc_refs, collecting  | -1  the prev word holds gc_refs
+//! +-----------------------------------------------+      during a collection
+//! | strong: u32 | flags: u16 | objects: u16         |  0  <- the header (HeaderPtr, Gc)
+//! | vtable  &'static VTable  | *WeakRecord          |  1  type-erased operations
+//! +-----------------------------------------------+
+//! | value  T                                      |
+//! +-----------------------------------------------+
 //! ```
 //!
-//! Six words, 48 bytes on 64-bit targets. `Weak`s do not point at the box
-//! but at a small [`WeakCell`] that the box lists (CPython's weakref list):
-//! clearing an object's weak references nulls its cells, so the box is freed
-//! the moment its value is dropped, and an object that survives (resurrected,
-//! or saved by `SAVEALL`) loses the weak references it had while new ones
-//! work.
+//! Four words, 32 bytes, for a tracked object (CPython's `PyGC_Head`,
+//! refcount and type pointer are the same four words); two, 16 bytes, for
+//! an untracked one (`Gc<u64>`, `Gc<String>`), which carries no link at
+//! all. Whether a box has the link is a property of its type
+//! ([`flags::HAS_LINK`], set at allocation), so the link is always the 16
+//! bytes just before the header; a value aligned to more than 16 bytes
+//! puts padding in front of the link. A slice box keeps its length in front
+//! of all that ([`slice_allocation`]).
 //!
-//! `#[repr(C)]` keeps the header at offset 0, so a pointer to the box, to
-//! its header and to its list link are the same address: the container lists
-//! link headers, and a type-erased [`HeaderPtr`] finds the value through the
-//! vtable's offset.
+//! Packing follows CPython 3.12:
+//!
+//! - the strong count is 32 bits (overflow aborts, as `Rc`'s does: four
+//!   billion handles are 32 GiB of `Gc`s), beside the flags and the count
+//!   of `Object` handles, in one word;
+//! - a collection's scratch count, `gc_refs`, lives in the link's `prev`
+//!   word while the collection needs it (`list::gc_refs`), and
+//!   `move_unreachable` rebuilds the `prev` pointers as it scans;
+//! - the weak references are not a header word: an object that has some
+//!   ([`flags::HAS_WEAKREFS`]) has its vtable word point at a small
+//!   [`WeakRecord`] holding the vtable and the head of its weak cells,
+//!   freed when the last cell goes. Objects without weak references, almost
+//!   all of them, pay nothing for the feature.
+//!
+//! `Weak`s do not point at the box but at a small [`WeakCell`] that the box
+//! lists (CPython's weakref list): clearing an object's weak references
+//! nulls its cells, so the box is freed the moment its value is dropped,
+//! and an object that survives (resurrected, or saved by `SAVEALL`) loses
+//! the weak references it had while new ones work.
+//!
+//! `#[repr(C)]` keeps the header at offset 0 of `GcBox<T>`, so a pointer to
+//! the box and to its header are the same address; the list link is at a
+//! fixed distance before it ([`LINK_SIZE`]), and a type-erased
+//! [`HeaderPtr`] finds the value through the vtable's shape.
 
 use std::alloc::Layout;
 use std::any::TypeId;
 use std::cell::Cell;
-use std::mem::size_of;
+use std::mem::{align_of, size_of};
 use std::ptr::NonNull;
 
 use super::{Link, WeakCell};
@@ -83,7 +105,16 @@ pub(crate) mod flags {
     /// the walk that would set `DYING` when no weak reference exists, see
     /// `collect_main`; no user code can reach the object either way).
     pub(crate) const CONDEMNED: u32 = DYING | UNREACHABLE;
-    // Flags are stored in 16 bits: bits 10-15 are free.
+    /// The box has the container-list link in front of its header: its
+    /// type can reach a `Gc` (`TraceMeta::TRACKED`). Set at allocation,
+    /// never changed: an object of such a type that is not on a list (made
+    /// while its thread exits, or held by a `GcMut`) still has the link.
+    pub(crate) const HAS_LINK: u32 = 1 << 10;
+    /// The header's vtable word points at a [`WeakRecord`](super::WeakRecord)
+    /// (the object has weak cells). Set when the first cell is listed;
+    /// cleared, and the record freed, when the last one leaves the list.
+    pub(crate) const HAS_WEAKREFS: u32 = 1 << 11;
+    // Flags are stored in 16 bits: bits 12-15 are free.
 }
 
 /// Type-erased operations on a box, one static table per value type: the
@@ -125,36 +156,39 @@ pub(crate) struct VTable {
 pub(crate) type DescribeFn = unsafe fn(HeaderPtr, &mut std::fmt::Formatter<'_>) -> std::fmt::Result;
 
 /// The header in front of every value (`pub` only so that sealed traits
-/// may mention it; the module is private). Every field is a `Cell` (or written
-/// once before the box is shared), so shared references to headers may
-/// coexist with the collector's raw-pointer writes.
+/// may mention it; the module is private): two words. Every field is a
+/// `Cell` (or written once before the box is shared), so shared references
+/// to headers may coexist with the collector's raw-pointer writes.
 #[repr(C)]
 pub struct GcHeader {
-    /// The container-list link. Must stay the first field: a `*const Link` to
-    /// a non-sentinel node is a pointer to its header.
-    pub(crate) link: Link,
     /// Number of strong handles (`Gc`, `Object`), plus one while a collection
     /// holds the object during teardown or while a finalizer runs. The value
-    /// is dropped and the box freed when it reaches zero.
-    strong: Cell<usize>,
+    /// is dropped and the box freed when it reaches zero. Overflow aborts.
+    strong: Cell<u32>,
     flags: Cell<u16>,
     /// Live `Object` handles among the strong handles (saturating; the
     /// excess is counted in the heap's side table). Introspection handles
     /// never make an object a root (`objgraph::is_root`).
     objects: Cell<u16>,
-    /// A collection's scratch count: the strong references from outside the
-    /// generation being collected. Meaningful only while `COLLECTING`. Kept
-    /// in 32 bits; a count that does not fit is pinned at [`GC_REFS_PINNED`],
-    /// which no subtraction changes, so such an object is always reachable.
-    pub(crate) gc_refs: Cell<i32>,
-    /// Head of this object's weak cells, newest first (null: none).
-    pub(crate) weakrefs: Cell<*const WeakCell>,
-    pub(crate) vtable: &'static VTable,
+    /// The type's `&'static VTable`, or, while [`flags::HAS_WEAKREFS`], a
+    /// `*mut WeakRecord` (owned by the header) that holds it.
+    vtable: Cell<NonNull<()>>,
 }
 
-/// A `gc_refs` value that subtraction leaves alone: the strong count was
-/// too large for 32 bits, so the object is treated as externally referenced.
-pub(crate) const GC_REFS_PINNED: i32 = i32::MAX;
+/// Where an object's vtable and weak cells are while it has weak cells: the
+/// header's vtable word points here (CPython reserves a weakref-list slot in
+/// the objects of types that support weak references; this costs the
+/// objects that have none nothing).
+pub(crate) struct WeakRecord {
+    vtable: &'static VTable,
+    /// Head of the object's weak cells, newest first; never null while
+    /// the record exists.
+    head: Cell<*const WeakCell>,
+}
+
+/// The size of the container-list link in front of the header of a tracked
+/// type's box.
+pub(crate) const LINK_SIZE: usize = size_of::<Link>();
 
 /// The allocation: header, then value. The value may be unsized
 /// (`GcBox<dyn Trait>`, `GcBox<[T]>`): a pointer to the box is then fat, and
@@ -171,41 +205,24 @@ pub struct GcBox<T: ?Sized> {
 
 impl GcHeader {
     /// A header for a fresh box: one strong handle, no weak cells.
+    /// `flags` must include [`flags::HAS_LINK`] exactly when the box was
+    /// allocated with the link ([`sized_allocation`], [`slice_allocation`]).
     pub(crate) fn new(vtable: &'static VTable, flags: u32) -> Self {
         GcHeader {
-            link: Link::detached(),
             strong: Cell::new(1),
             flags: Cell::new(flags as u16),
             objects: Cell::new(0),
-            gc_refs: Cell::new(0),
-            weakrefs: Cell::new(std::ptr::null()),
-            vtable,
-        }
-    }
-
-    /// `gc_refs = strong count`, pinned if it does not fit in 32 bits.
-    #[inline(always)]
-    pub(crate) fn init_gc_refs(&self) {
-        self.gc_refs
-            .set(i32::try_from(self.strong.get()).unwrap_or(GC_REFS_PINNED));
-    }
-
-    /// One internal reference less (unless pinned).
-    #[inline(always)]
-    pub(crate) fn subtract_gc_ref(&self) {
-        let refs = self.gc_refs.get();
-        if refs != GC_REFS_PINNED {
-            self.gc_refs.set(refs - 1);
+            vtable: Cell::new(NonNull::from(vtable).cast()),
         }
     }
 
     #[inline(always)]
     pub(crate) fn strong(&self) -> usize {
-        self.strong.get()
+        self.strong.get() as usize
     }
 
     /// Adds a strong reference. Aborts on overflow, as `Rc` does: the count
-    /// cannot overflow without leaking `usize::MAX` handles.
+    /// cannot overflow without leaking `u32::MAX` handles (32 GiB of them).
     #[inline(always)]
     pub(crate) fn inc_strong(&self) {
         let n = self.strong.get().wrapping_add(1);
@@ -220,7 +237,72 @@ impl GcHeader {
     pub(crate) fn dec_strong(&self) -> usize {
         let n = self.strong.get() - 1;
         self.strong.set(n);
-        n
+        n as usize
+    }
+
+    /// The type's operations.
+    #[inline(always)]
+    pub(crate) fn vtable(&self) -> &'static VTable {
+        let slot = self.vtable.get();
+        if self.has(flags::HAS_WEAKREFS) {
+            // SAFETY: while `HAS_WEAKREFS` the word points at the header's
+            // live record.
+            unsafe { slot.cast::<WeakRecord>().as_ref() }.vtable
+        } else {
+            // SAFETY: otherwise it is the `&'static VTable` it was made from.
+            unsafe { slot.cast::<VTable>().as_ref() }
+        }
+    }
+
+    /// The record, while the object has weak cells.
+    #[inline]
+    fn weak_record(&self) -> Option<&WeakRecord> {
+        // SAFETY: while `HAS_WEAKREFS` the vtable word points at the
+        // header's live record, freed only by `set_weakrefs` (which takes
+        // `&self`, so not while this borrow is used: callers copy out).
+        self.has(flags::HAS_WEAKREFS)
+            .then(|| unsafe { self.vtable.get().cast::<WeakRecord>().as_ref() })
+    }
+
+    /// Head of the object's weak cells, newest first (null: none).
+    #[inline]
+    pub(crate) fn weakrefs(&self) -> *const WeakCell {
+        self.weak_record()
+            .map_or(std::ptr::null(), |record| record.head.get())
+    }
+
+    /// Sets the head of the object's weak cells: makes the record for the
+    /// first cell, frees it when the head becomes null.
+    pub(crate) fn set_weakrefs(&self, head: *const WeakCell) {
+        match (self.weak_record(), head.is_null()) {
+            (Some(record), false) => record.head.set(head),
+            (Some(record), true) => {
+                let vtable = record.vtable;
+                let record = self.vtable.get().cast::<WeakRecord>();
+                self.vtable.set(NonNull::from(vtable).cast());
+                self.clear(flags::HAS_WEAKREFS);
+                // SAFETY: the record was made by `Box::into_raw` below and
+                // is no longer reachable from the header.
+                drop(unsafe { Box::from_raw(record.as_ptr()) });
+            }
+            (None, false) => {
+                let record = Box::new(WeakRecord {
+                    vtable: self.vtable(),
+                    head: Cell::new(head),
+                });
+                self.vtable.set(NonNull::from(Box::leak(record)).cast());
+                self.set(flags::HAS_WEAKREFS);
+            }
+            (None, true) => {}
+        }
+    }
+
+    /// Takes the object's weak cells off it: returns the head and leaves
+    /// none.
+    pub(crate) fn take_weakrefs(&self) -> *const WeakCell {
+        let head = self.weakrefs();
+        self.set_weakrefs(std::ptr::null());
+        head
     }
 
     #[inline(always)]
@@ -268,9 +350,9 @@ impl GcHeader {
     }
 
     /// Overwrites the strong and in-header `Object` counts, so that tests
-    /// can reach an overflow without leaking `usize::MAX` handles.
+    /// can reach an overflow without leaking `u32::MAX` handles.
     #[cfg(test)]
-    pub(crate) fn forge_counts(&self, strong: usize, objects: u16) {
+    pub(crate) fn forge_counts(&self, strong: u32, objects: u16) {
         self.strong.set(strong);
         self.objects.set(objects);
     }
@@ -279,7 +361,7 @@ impl GcHeader {
     /// vtable when the box was made).
     #[inline]
     pub(crate) fn holds<U: 'static>(&self) -> bool {
-        (self.vtable.type_id)() == TypeId::of::<U>()
+        (self.vtable().type_id)() == TypeId::of::<U>()
     }
 
     /// The generation list the object is on, if tracked (3 = permanent).
@@ -313,12 +395,17 @@ impl GcHeader {
 #[inline(always)]
 pub(crate) unsafe fn allocation_of<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> (NonNull<u8>, Layout) {
     if size_of::<*const GcBox<T>>() == size_of::<*const u8>() {
-        // A thin pointer: a sized value, allocated at its header with its
-        // box's layout, a constant.
+        // A thin pointer: a sized value, whose box's layout is a constant.
         // SAFETY: live (caller); a shared reference to the box is valid
         // while no `&mut` to the value exists, and none is ever made while
         // the box is referenced.
-        (ptr.cast(), Layout::for_value(unsafe { ptr.as_ref() }))
+        let gc_box = Layout::for_value(unsafe { ptr.as_ref() });
+        // SAFETY: as above.
+        let linked = unsafe { ptr.as_ref() }.header.has(flags::HAS_LINK);
+        let (layout, offset) = sized_allocation(gc_box, linked);
+        // SAFETY: the header is `offset` bytes into the allocation, and
+        // `ptr` was derived from the allocator's pointer.
+        (unsafe { ptr.cast::<u8>().sub(offset) }, layout)
     } else {
         // SAFETY: forwarded from the caller.
         unsafe { allocation(ptr.cast()) }
@@ -334,42 +421,68 @@ pub(crate) unsafe fn allocation_of<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> (NonNul
 #[inline]
 pub(crate) unsafe fn allocation(h: HeaderPtr) -> (NonNull<u8>, Layout) {
     // SAFETY: allocated (caller).
-    match unsafe { header_ref(h) }.vtable.shape {
-        Shape::Sized(layout) => (h.cast(), layout),
+    let header = unsafe { header_ref(h) };
+    let linked = header.has(flags::HAS_LINK);
+    let (layout, offset) = match header.vtable().shape {
+        Shape::Sized(gc_box) => sized_allocation(gc_box, linked),
         Shape::Slice(element) => {
             // SAFETY: a slice box has its length in front of its header.
             let len = unsafe { slice_len(h) };
-            let (layout, offset) = slice_allocation(element, len);
-            // SAFETY: the header is `offset` bytes into the allocation.
-            (unsafe { h.cast::<u8>().sub(offset) }, layout)
+            slice_allocation(element, len, linked)
         }
-    }
+    };
+    // SAFETY: the header is `offset` bytes into the allocation, and `h` was
+    // derived from the allocator's pointer.
+    (unsafe { h.cast::<u8>().sub(offset) }, layout)
 }
 
 /// How big a box is.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Shape {
-    /// A sized value: the box's layout, allocated at its header.
+    /// A sized value: the layout of its `GcBox` ([`sized_allocation`]).
     Sized(Layout),
     /// A slice of elements of this layout (`GcBox<[T]>`, `GcBox<str>`),
-    /// whose length is stored in the word in front of the header
+    /// whose length is stored in front of the header
     /// ([`slice_allocation`]).
     Slice(Layout),
 }
 
-/// The allocation of a slice box of `len` elements: the layout of the
-/// whole allocation and the offset of the header in it. The length is
-/// stored in the `usize` just before the header:
+/// The allocation of a sized box whose `GcBox<T>` has the layout `gc_box`,
+/// with the container-list link in front if `linked`: the layout of the
+/// whole allocation and the offset of the header in it.
 ///
 /// ```text
-/// | padding | len: usize | GcHeader | element 0 | element 1 | ... |
-///                        ^ the box (`GcBox<[T]>`) starts here
+/// | padding (align > 16 only) | Link | GcHeader | value |
+///                                    ^ the box (`GcBox<T>`) starts here
+/// ```
+#[inline(always)]
+pub(crate) fn sized_allocation(gc_box: Layout, linked: bool) -> (Layout, usize) {
+    if !linked {
+        return (gc_box, 0);
+    }
+    let offset = LINK_SIZE.next_multiple_of(gc_box.align());
+    let size = offset + gc_box.size();
+    // `size` is a multiple of the alignment; only a value near `isize::MAX`
+    // bytes can overflow.
+    let layout = Layout::from_size_align(size, gc_box.align())
+        .unwrap_or_else(|_| panic!("capacity overflow: a box of {size} bytes is too large"));
+    (layout, offset)
+}
+
+/// The allocation of a slice box of `len` elements, with the container-list
+/// link if `linked`: the layout of the whole allocation and the offset of
+/// the header in it. The length is stored in the `usize` in front of the
+/// link, or of the header if there is none:
+///
+/// ```text
+/// | padding | len: usize | Link (if linked) | GcHeader | element 0 | element 1 | ... |
+///                                           ^ the box (`GcBox<[T]>`) starts here
 /// ```
 ///
 /// # Panics
 ///
 /// If the size overflows `isize`, as `Vec` does.
-pub(crate) fn slice_allocation(element: Layout, len: usize) -> (Layout, usize) {
+pub(crate) fn slice_allocation(element: Layout, len: usize, linked: bool) -> (Layout, usize) {
     let overflow = || -> ! { panic!("capacity overflow: a slice of {len} elements is too large") };
     let array = Layout::from_size_align(
         element
@@ -382,10 +495,21 @@ pub(crate) fn slice_allocation(element: Layout, len: usize) -> (Layout, usize) {
     let (gc_box, _) = Layout::new::<GcHeader>()
         .extend(array)
         .unwrap_or_else(|_| overflow());
-    let (whole, offset) = Layout::new::<usize>()
+    let prefix_size = size_of::<usize>() + if linked { LINK_SIZE } else { 0 };
+    let prefix =
+        Layout::from_size_align(prefix_size, align_of::<usize>()).unwrap_or_else(|_| overflow());
+    let (whole, offset) = prefix
         .extend(gc_box.pad_to_align())
         .unwrap_or_else(|_| overflow());
     (whole.pad_to_align(), offset)
+}
+
+/// Where a slice box's length is stored: the word in front of its link, or
+/// of its header if it has none.
+#[inline]
+pub(crate) fn slice_len_slot(h: HeaderPtr, linked: bool) -> *mut usize {
+    let before = if linked { LINK_SIZE } else { 0 } + size_of::<usize>();
+    h.as_ptr().cast::<u8>().wrapping_sub(before).cast()
 }
 
 /// The length of a slice box.
@@ -395,10 +519,13 @@ pub(crate) fn slice_allocation(element: Layout, len: usize) -> (Layout, usize) {
 /// `h` is a live box whose vtable's shape is [`Shape::Slice`].
 #[inline]
 pub(crate) unsafe fn slice_len(h: HeaderPtr) -> usize {
-    // SAFETY: the length is the aligned word just before the header, inside
-    // the same allocation; `h`'s provenance covers the whole allocation
-    // (it was derived from the allocator's pointer).
-    unsafe { h.cast::<usize>().sub(1).read() }
+    // SAFETY: live (caller).
+    let linked = unsafe { header_ref(h) }.has(flags::HAS_LINK);
+    // SAFETY: the length is the aligned word in front of the link or the
+    // header, inside the same allocation (`slice_allocation`); `h`'s
+    // provenance covers the whole allocation (it was derived from the
+    // allocator's pointer).
+    unsafe { slice_len_slot(h, linked).read() }
 }
 
 /// A value type a box can hold, and where its value is, given only the

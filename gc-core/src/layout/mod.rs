@@ -18,8 +18,8 @@ mod os;
 pub(crate) mod weakcell;
 
 pub(crate) use header::{
-    DescribeFn, GC_REFS_PINNED, GcBox, GcHeader, HeaderPtr, Stored, VTable, allocation,
-    allocation_of, flags, header_ref, short_type_name, slice_allocation, value_ref,
+    DescribeFn, GcBox, GcHeader, HeaderPtr, Stored, VTable, allocation, allocation_of, flags,
+    header_ref, short_type_name, sized_allocation, slice_allocation, slice_len_slot, value_ref,
 };
 
 pub(crate) use list::Link;

@@ -35,9 +35,8 @@ pub(crate) unsafe fn release_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
     let bits = header.flags();
-    let plain = header.weakrefs.get().is_null()
-        && header.vtable.finalize.is_none()
-        && bits & (flags::VALUE_DROPPED | flags::CONDEMNED) == 0;
+    let plain = bits & (flags::HAS_WEAKREFS | flags::VALUE_DROPPED | flags::CONDEMNED) == 0
+        && header.vtable().finalize.is_none();
     if !plain {
         // SAFETY: forwarded from the caller.
         unsafe { release(h) };
@@ -193,7 +192,7 @@ unsafe fn untrack_dead(h: HeaderPtr) {
 pub(crate) unsafe fn free_box(h: HeaderPtr) {
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
-    debug_assert!(header.weakrefs.get().is_null());
+    debug_assert!(header.weakrefs().is_null());
     // SAFETY: allocated (caller).
     let (base, layout) = unsafe { allocation(h) };
     // SAFETY: nothing refers to the box; this is where and how it was
@@ -226,7 +225,7 @@ pub(crate) unsafe fn take_value<T>(ptr: NonNull<GcBox<T>>) -> T {
         // SAFETY: tracked, and its value is leaving the box.
         unsafe { untrack_dead(h) };
     }
-    if header.vtable.finalize.is_some() && !header.has(flags::FINALIZED) {
+    if header.vtable().finalize.is_some() && !header.has(flags::FINALIZED) {
         super::finalize::mark_finalized(header);
     }
     header.set(flags::VALUE_DROPPED);

@@ -28,7 +28,7 @@ pub(crate) enum Finalized {
 pub(crate) unsafe fn run_on_refcount_death(h: HeaderPtr) -> Finalized {
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
-    let Some(finalize) = header.vtable.finalize else {
+    let Some(finalize) = header.vtable().finalize else {
         return Finalized::Done(None);
     };
     if header.has(flags::FINALIZED) {
@@ -53,7 +53,7 @@ pub(crate) unsafe fn run_on_refcount_death(h: HeaderPtr) -> Finalized {
 pub(crate) fn has_legacy_finalizer(h: HeaderPtr) -> bool {
     // SAFETY: the collector only asks about allocated objects.
     let header = unsafe { header_ref(h) };
-    header.vtable.finalize.is_some() && !header.has(flags::FINALIZED)
+    header.vtable().finalize.is_some() && !header.has(flags::FINALIZED)
 }
 
 /// Whether any object with a finalizer that has not run may exist on this

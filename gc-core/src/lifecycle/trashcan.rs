@@ -14,9 +14,7 @@ use crate::layout::list::{next_raw, set_next_raw};
 use std::alloc::Layout;
 use std::ptr::NonNull;
 
-use crate::layout::{
-    GcBox, GcHeader, HeaderPtr, Link, allocation, allocation_of, flags, header_ref,
-};
+use crate::layout::{GcBox, HeaderPtr, allocation, allocation_of, flags, header_ref};
 
 /// Nested destructions allowed before deferring. Each level costs a few
 /// hundred bytes of stack, so this fits in a 256 KiB thread stack with room
@@ -68,7 +66,7 @@ pub(crate) unsafe fn destroy_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     let _depth = DepthGuard::enter(depth);
     // SAFETY: forwarded from the caller.
     unsafe { drop_and_free_typed(ptr) };
-    if depth == 0 && LOCAL.with(|l| !l.deferred.get().is_null()) {
+    if depth == 0 && LOCAL.with(|l| l.deferred.get().is_some()) {
         drain_deferred();
     }
 }
@@ -76,10 +74,12 @@ pub(crate) unsafe fn destroy_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
 /// Pushes `h` on the deferred stack.
 fn defer(h: HeaderPtr) {
     // SAFETY: the caller's object is allocated.
-    let header = unsafe { header_ref(h) };
+    debug_assert!(unsafe { header_ref(h) }.has(flags::HAS_LINK));
     LOCAL.with(|l| {
-        set_next_raw(header, l.deferred.get());
-        l.deferred.set(h.cast::<Link>().as_ptr().cast_const());
+        // SAFETY: allocated, on no list, and `DEEP_DROP`, so its type is
+        // tracked and the box has a link.
+        unsafe { set_next_raw(h, l.deferred.get()) };
+        l.deferred.set(Some(h));
     });
 }
 
@@ -122,16 +122,17 @@ fn drain_deferred() {
     loop {
         let next = LOCAL.with(|l| {
             let top = l.deferred.get();
-            if !top.is_null() {
-                // SAFETY: deferred objects are allocated: only
-                // `drop_and_free` frees them.
-                let header = unsafe { &*top.cast::<GcHeader>() };
-                l.deferred.set(next_raw(header));
-                set_next_raw(header, std::ptr::null());
+            if let Some(h) = top {
+                // SAFETY: deferred objects are allocated (only
+                // `drop_and_free` frees them) and have a link (`defer`).
+                unsafe {
+                    l.deferred.set(next_raw(h));
+                    set_next_raw(h, None);
+                }
             }
             top
         });
-        let Some(h) = std::ptr::NonNull::new(next.cast::<GcHeader>().cast_mut()) else {
+        let Some(h) = next else {
             return;
         };
         // SAFETY: the object was deferred by `destroy`, whose caller
@@ -167,13 +168,13 @@ impl Drop for DepthGuard {
 unsafe fn drop_and_free(h: HeaderPtr) {
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
-    debug_assert!(header.weakrefs.get().is_null());
+    debug_assert!(header.weakrefs().is_null());
     // Read before the value is dropped.
     // SAFETY: allocated (caller).
     let (base, layout) = unsafe { allocation(h) };
     header.set(flags::VALUE_DROPPED);
     let free = Free(base, layout);
     // SAFETY: the value is live and dropped exactly once (flag set above).
-    unsafe { (header.vtable.drop_value)(h) };
+    unsafe { (header.vtable().drop_value)(h) };
     drop(free);
 }

@@ -93,7 +93,7 @@ impl WeakCell {
 pub(crate) unsafe fn canonical_cell(h: HeaderPtr) -> *const WeakCell {
     // SAFETY: live (caller).
     let header = unsafe { header_ref(h) };
-    let mut cur = header.weakrefs.get();
+    let mut cur = header.weakrefs();
     while !cur.is_null() {
         // SAFETY: listed cells are live.
         let cell = unsafe { &*cur };
@@ -120,8 +120,8 @@ pub(crate) unsafe fn new_cell(
     let header = unsafe { header_ref(h) };
     let cell = WeakCell::allocate(h, callback);
     // SAFETY: just allocated.
-    unsafe { &*cell }.next.set(header.weakrefs.get());
-    header.weakrefs.set(cell);
+    unsafe { &*cell }.next.set(header.weakrefs());
+    header.set_weakrefs(cell);
     cell
 }
 
@@ -178,7 +178,7 @@ impl PendingCallbacks {
 /// is owned by its garbage) wait instead until the collection is over (see
 /// [`run_trash_callbacks`]).
 pub(crate) fn clear_weakrefs(header: &GcHeader, pending: &mut PendingCallbacks) {
-    let mut cur = header.weakrefs.replace(ptr::null());
+    let mut cur = header.take_weakrefs();
     while !cur.is_null() {
         // SAFETY: listed cells are live; a listed cell has handles > 0 (a
         // cell whose last handle goes is unlisted at once).
@@ -277,7 +277,7 @@ impl Tracer for MarkTrash {
 /// Total `Weak` handles to `header`'s object.
 pub(crate) fn weak_count(header: &GcHeader) -> usize {
     let mut count: usize = 0;
-    let mut cur = header.weakrefs.get();
+    let mut cur = header.weakrefs();
     while !cur.is_null() {
         // SAFETY: listed cells are live.
         let cell = unsafe { &*cur };
@@ -289,7 +289,17 @@ pub(crate) fn weak_count(header: &GcHeader) -> usize {
 
 /// Removes `cell` from its object's list.
 fn unlist(header: &GcHeader, cell: *const WeakCell) {
-    let mut link = &header.weakrefs;
+    let head = header.weakrefs();
+    if ptr::eq(head, cell) {
+        // SAFETY: listed cells are live.
+        header.set_weakrefs(unsafe { &*cell }.next.replace(ptr::null()));
+        return;
+    }
+    if head.is_null() {
+        return;
+    }
+    // SAFETY: listed cells are live.
+    let mut link = unsafe { &(*head).next };
     loop {
         let cur = link.get();
         if cur.is_null() {

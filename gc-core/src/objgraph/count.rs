@@ -72,7 +72,7 @@ pub fn typestats() -> HashMap<String, usize> {
                 if let Some((k, name, n)) = last.take() {
                     by_type.entry(k).or_insert((name, 0)).1 += n;
                 }
-                last = Some((key, (header.vtable.type_name)(), 1));
+                last = Some((key, (header.vtable().type_name)(), 1));
             }
         }
     });

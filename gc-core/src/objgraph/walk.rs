@@ -24,7 +24,7 @@ pub(super) unsafe fn handle(h: HeaderPtr) -> Object {
 
 /// Identity of a header's vtable, one per value type.
 pub(super) fn vtable_key(header: &GcHeader) -> usize {
-    std::ptr::from_ref::<VTable>(header.vtable).addr()
+    std::ptr::from_ref::<VTable>(header.vtable()).addr()
 }
 
 /// Whether objects match a type name given by the user: the full
@@ -46,7 +46,7 @@ impl<'a> TypeMatcher<'a> {
     pub(super) fn matches(&mut self, header: &GcHeader) -> bool {
         let name = self.name;
         *self.cache.entry(vtable_key(header)).or_insert_with(|| {
-            let full = (header.vtable.type_name)();
+            let full = (header.vtable().type_name)();
             full == name || short_type_name(full) == name
         })
     }

@@ -48,14 +48,14 @@ fn assert_aborts(test: &str, overflow: impl FnOnce()) {
 }
 
 /// The reference behaviour the other counts now share: a `Gc` clone past
-/// `usize::MAX` strong handles aborts.
+/// `u32::MAX` strong handles aborts.
 #[test]
 #[cfg_attr(miri, ignore = "Miri cannot spawn the child process")]
 fn gc_clone_aborts_when_the_strong_count_overflows() {
     assert_aborts("gc_clone_aborts_when_the_strong_count_overflows", || {
         let obj = Gc::new(0_u8);
         // SAFETY: `obj` keeps the box allocated.
-        unsafe { crate::layout::header_ref(Gc::header_ptr(&obj)) }.forge_counts(usize::MAX, 0);
+        unsafe { crate::layout::header_ref(Gc::header_ptr(&obj)) }.forge_counts(u32::MAX, 0);
         std::mem::forget((obj.clone(), obj));
     });
 }
@@ -121,7 +121,7 @@ fn object_clone_aborts_when_the_side_table_count_overflows() {
             let object: Object = Gc::to_object(&obj);
             // SAFETY: `obj` keeps the box allocated.
             let header = unsafe { crate::layout::header_ref(Gc::header_ptr(&obj)) };
-            header.forge_counts(header.strong(), u16::MAX);
+            header.forge_counts(header.strong() as u32, u16::MAX);
             heap()
                 .expect("this thread's heap")
                 .object_overflow

@@ -6,6 +6,7 @@ mod util;
 #[cfg(unix)]
 mod counts;
 mod layers;
+mod layout;
 mod lists;
 mod phases;
 mod teardown;

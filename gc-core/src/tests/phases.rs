@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use super::util::Node;
 use crate::heap::heap;
+use crate::layout::list::gc_refs;
 use crate::layout::{flags, header_ref};
 use crate::{Gc, collect, collect_generation};
 
@@ -20,11 +21,14 @@ fn update_refs_copies_strong_counts() {
     let young = young_head();
     let size = crate::collector::tests_support::update_refs(young);
     assert_eq!(size, 1);
-    // SAFETY: `a` keeps the box allocated.
+    // SAFETY: `a` keeps the box allocated; `update_refs` stored its
+    // `gc_refs`.
+    assert_eq!(unsafe { gc_refs(Gc::header_ptr(&a)) }, 2);
+    // SAFETY: as above.
     let h = unsafe { header_ref(Gc::header_ptr(&a)) };
-    assert_eq!(h.gc_refs.get(), 2);
     assert!(h.has(flags::COLLECTING));
     h.clear(flags::COLLECTING);
+    young.repair_prevs();
     drop(b);
 }
 
@@ -39,8 +43,9 @@ fn subtract_refs_leaves_external_references() {
     drop(b);
     let young = young_head();
     crate::collector::tests_support::phases(young, |phase, h| {
-        // SAFETY: objects on a list are allocated.
-        let gc_refs = unsafe { header_ref(h) }.gc_refs.get();
+        // SAFETY: objects on a list are allocated; the phases stored
+        // their `gc_refs`.
+        let gc_refs = unsafe { gc_refs(h) };
         let is_a = h == Gc::header_ptr(&a);
         match phase {
             "update_refs" => assert_eq!(gc_refs, if is_a { 2 } else { 1 }),

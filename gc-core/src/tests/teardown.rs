@@ -37,14 +37,14 @@ fn plain_weaks_share_one_cell_per_object() {
     let w2 = Gc::downgrade(&a);
     // SAFETY: `a` keeps the box allocated.
     let header = unsafe { header_ref(Gc::header_ptr(&a)) };
-    let cell = header.weakrefs.get();
+    let cell = header.weakrefs();
     assert!(!cell.is_null());
     assert_eq!(Gc::weak_count(&a), 2);
     drop(w1);
-    assert_eq!(header.weakrefs.get(), cell);
+    assert_eq!(header.weakrefs(), cell);
     drop(w2);
     assert!(
-        header.weakrefs.get().is_null(),
+        header.weakrefs().is_null(),
         "the last handle unlists the cell"
     );
     let w3 = Gc::downgrade(&a);
@@ -101,6 +101,6 @@ fn trashcan_bounds_the_nesting_of_drops_and_drains_everything() {
     );
     LOCAL.with(|l| {
         assert_eq!(l.drop_depth.get(), 0);
-        assert!(l.deferred.get().is_null());
+        assert!(l.deferred.get().is_none());
     });
 }

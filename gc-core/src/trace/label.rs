@@ -229,7 +229,7 @@ unsafe fn walk(
     let mut tracer = DynTracer::new(visit, edges);
     tracer.key_labels = key_labels;
     // SAFETY: the value is live (checked above); the vtable matches.
-    unsafe { (header.vtable.trace_dyn)(h, &mut tracer) };
+    unsafe { (header.vtable().trace_dyn)(h, &mut tracer) };
 }
 
 #[cfg(test)]
