@@ -387,21 +387,26 @@ impl GcHeader {
     }
 }
 
-/// Where `ptr`'s box was allocated, and with which layout.
+/// Where `ptr`'s box was allocated, and with which layout, given whether
+/// it has the list link (its `HAS_LINK` flag, which the caller knows: on
+/// the hot path of `Drop for Gc`, reading the flags again right after
+/// untracking rewrote one byte of them would stall on store forwarding).
 ///
 /// # Safety
 ///
-/// `ptr` points at a live box whose value has not been dropped.
+/// `ptr` points at a live box whose value has not been dropped, and
+/// `linked` is its `HAS_LINK` flag.
 #[inline(always)]
-pub(crate) unsafe fn allocation_of<T: ?Sized>(ptr: NonNull<GcBox<T>>) -> (NonNull<u8>, Layout) {
+pub(crate) unsafe fn allocation_of<T: ?Sized>(
+    ptr: NonNull<GcBox<T>>,
+    linked: bool,
+) -> (NonNull<u8>, Layout) {
     if size_of::<*const GcBox<T>>() == size_of::<*const u8>() {
         // A thin pointer: a sized value, whose box's layout is a constant.
         // SAFETY: live (caller); a shared reference to the box is valid
         // while no `&mut` to the value exists, and none is ever made while
         // the box is referenced.
         let gc_box = Layout::for_value(unsafe { ptr.as_ref() });
-        // SAFETY: as above.
-        let linked = unsafe { ptr.as_ref() }.header.has(flags::HAS_LINK);
         let (layout, offset) = sized_allocation(gc_box, linked);
         // SAFETY: the header is `offset` bytes into the allocation, and
         // `ptr` was derived from the allocator's pointer.

@@ -51,8 +51,10 @@ pub(crate) unsafe fn release_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         unsafe { trashcan::destroy_typed(ptr) };
     } else {
         // SAFETY: as above; a value that cannot reach a `Gc` cannot
-        // recurse into another object's destruction.
-        unsafe { trashcan::drop_and_free_typed(ptr) };
+        // recurse into another object's destruction; its type is untracked,
+        // so the box has no link (`HAS_LINK`, like `DEEP_DROP`, is the
+        // type's `TRACKED`).
+        unsafe { trashcan::drop_and_free_typed(ptr, false) };
     }
 }
 

@@ -64,8 +64,9 @@ pub(crate) unsafe fn destroy_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
         return;
     }
     let _depth = DepthGuard::enter(depth);
-    // SAFETY: forwarded from the caller.
-    unsafe { drop_and_free_typed(ptr) };
+    // SAFETY: forwarded from the caller; a `DEEP_DROP` type is a tracked
+    // one, whose boxes have the link.
+    unsafe { drop_and_free_typed(ptr, true) };
     if depth == 0 && LOCAL.with(|l| l.deferred.get().is_some()) {
         drain_deferred();
     }
@@ -83,22 +84,30 @@ fn defer(h: HeaderPtr) {
     });
 }
 
-/// [`drop_and_free`] for a statically known value type.
+/// [`drop_and_free`] for a statically known value type; `linked` is the
+/// box's `HAS_LINK` flag (as `DEEP_DROP`, a property of the type).
 ///
 /// # Safety
 ///
 /// As [`destroy`], for the box `ptr` points at.
 #[inline]
-pub(crate) unsafe fn drop_and_free_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
+pub(crate) unsafe fn drop_and_free_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>, linked: bool) {
     // Read before the value is dropped.
-    // SAFETY: live, value not dropped (caller).
-    let (base, layout) = unsafe { allocation_of(ptr) };
+    // SAFETY: live, value not dropped (caller); `linked` (caller).
+    let (base, layout) = unsafe { allocation_of(ptr, linked) };
     // SAFETY: allocated (caller).
     unsafe { header_ref(ptr.cast()) }.set(flags::VALUE_DROPPED);
     let free = Free(base, layout);
     // SAFETY: the value is live and dropped exactly once (flag set above).
     unsafe { std::ptr::drop_in_place(&raw mut (*ptr.as_ptr()).value) };
-    drop(free);
+    // The guard frees the box only if the drop unwinds. Freeing here with
+    // the layout in hand lets a sized type's constant layout pick its size
+    // class at compile time; through the guard's out-of-line drop it was
+    // computed on every free.
+    std::mem::forget(free);
+    // SAFETY: the value is dropped, no handle exists and there are no weak
+    // cells; this is where and how the box was allocated.
+    unsafe { deallocate(base, layout) };
 }
 
 /// Frees an allocation when dropped, also if the value's drop unwinds.
