@@ -12,7 +12,8 @@
 //! Layout: `clock.rs` (wall-clock and thread CPU time), `heap.rs` (the [`heap::Heap`] trait each crate implements, the
 //! drop counter, the sizes), `heaps/` (one module per crate, the same node
 //! types in each), `workloads.rs` (every workload, written once over
-//! `Heap`), `table.rs` (the alternating-order table runner).
+//! `Heap`), `table.rs` (the alternating-order table runner), `child.rs`
+//! (its child processes).
 //!
 //! Criterion reports each timed part as its own benchmark,
 //! `<workload>/<part>/<crate>`, with a throughput in objects; setup is
@@ -26,6 +27,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
 
+mod child;
 mod clock;
 mod heap;
 mod heaps;
