@@ -368,13 +368,20 @@ impl Results {
                     .map(|(&n, point)| match point {
                         Point::Measured(cpu, _) => (n as f64, Some(median(&mut cpu.clone()))),
                         Point::Missing(why) => {
-                            missing.push(format!("{}: {why}", count(n as f64)));
+                            missing.push(format!("{why} at {}", count(n as f64)));
                             (n as f64, None)
                         }
                     })
                     .collect();
-                if !missing.is_empty() {
-                    notes.push(format!("No figure for {name} at {}.", missing.join(", ")));
+                // After a failure the larger sizes are not run: the first
+                // missing point says why.
+                if let Some(first) = missing.first() {
+                    let rest = if missing.len() > 1 {
+                        ", larger sizes not run"
+                    } else {
+                        ""
+                    };
+                    notes.push(format!("No figure for {name}: {first}{rest}."));
                 }
                 Series {
                     name: legend(self.plot, name),

@@ -1,8 +1,8 @@
 //! A log-log line chart as a hand-written SVG: one polyline with markers
 //! per series, decade ticks on both axes, a legend on the right, and notes
-//! under the x-axis label. An x value of 0 is drawn one decade left of the
-//! smallest nonzero one, behind an axis break; a missing y value is drawn
-//! as a `×` on the top edge of the plot.
+//! under the x-axis label. An x value of 0 is drawn half a decade left of
+//! the smallest nonzero one, behind an axis break; a missing y value is
+//! drawn as a `×` at the top of the plot (one row per series that has one).
 
 use std::fmt::Write as _;
 
@@ -82,11 +82,11 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// A log10 axis: the decades it spans and where they go on the page.
+/// A log10 axis: the range it spans and where it goes on the page.
 struct Axis {
-    /// The log10 of the first decade.
+    /// The log10 at the axis' start.
     lo: f64,
-    /// The log10 of the last decade.
+    /// The log10 at the axis' end.
     hi: f64,
     /// Page coordinates of `lo` and `hi`.
     from: f64,
@@ -94,35 +94,41 @@ struct Axis {
     to: f64,
     /// The log10 position of the value 0, if the axis shows one.
     zero: Option<f64>,
+    /// The log10 where the positive values begin (`lo` without a 0).
+    first: f64,
 }
 
+/// Tolerance for comparing logarithms.
+const EPS: f64 = 1e-9;
+
 impl Axis {
-    /// An axis over `values` (0 allowed if `with_zero`, otherwise clamped
-    /// to the smallest positive value).
-    fn new(values: impl Iterator<Item = f64> + Clone, from: f64, to: f64, with_zero: bool) -> Axis {
+    /// An axis over `values`: from decade to decade, or with `tight` from a
+    /// tenth of a decade below the smallest positive value to a tenth above
+    /// the largest. With `tight`, a 0 among the values gets its own place
+    /// half a decade below the smallest positive one, behind a break;
+    /// otherwise values are clamped to the axis.
+    fn new(values: impl Iterator<Item = f64> + Clone, from: f64, to: f64, tight: bool) -> Axis {
         let positive = values.clone().filter(|&v| v > 0.0);
         let min = positive.clone().fold(f64::INFINITY, f64::min);
         let max = positive.fold(0.0, f64::max);
         let (min, max) = if min.is_finite() {
-            (min, max)
+            (min.log10(), max.log10())
         } else {
-            (1.0, 10.0)
+            (0.0, 1.0)
         };
-        let mut lo = min.log10().floor();
-        let mut hi = max.log10().ceil();
-        if hi <= lo {
-            hi = lo + 1.0;
-        }
-        let zero = (with_zero && values.into_iter().any(|v| v <= 0.0)).then(|| {
-            lo -= 1.0;
-            lo
-        });
+        let (first, hi) = if tight {
+            (min - 0.1, max.max(min + 0.5) + 0.1)
+        } else {
+            (min.floor(), max.ceil().max(min.floor() + 1.0))
+        };
+        let zero = (tight && values.into_iter().any(|v| v <= 0.0)).then_some(min - 0.5);
         Axis {
-            lo,
+            lo: zero.map_or(first, |zero| zero - 0.1),
             hi,
             from,
             to,
             zero,
+            first,
         }
     }
 
@@ -135,27 +141,29 @@ impl Axis {
     fn at(&self, value: f64) -> f64 {
         match self.zero {
             Some(zero) if value <= 0.0 => self.at_log(zero),
-            _ => self.at_log(value.max(10f64.powf(self.lo)).log10()),
+            _ => self.at_log(value.max(10f64.powf(self.first)).log10()),
         }
     }
 
-    /// The decades to label, and the minor ticks (2 to 9 times each).
+    /// Where the break between 0 and the positive values goes, if any.
+    fn gap(&self) -> Option<f64> {
+        self.zero
+            .map(|zero| self.at_log((zero + self.first + 0.1) / 2.0))
+    }
+
+    /// The decades to label, and the minor ticks (2 to 9 times each), from
+    /// `first` to `hi`.
     fn ticks(&self) -> (Vec<f64>, Vec<f64>) {
-        let first = if self.zero.is_some() {
-            self.lo + 1.0
-        } else {
-            self.lo
-        };
-        let mut major = Vec::new();
-        let mut minor = Vec::new();
-        let mut decade = first;
-        while decade <= self.hi + 1e-9 {
-            major.push(decade);
-            if decade < self.hi - 1e-9 {
-                minor.extend((2..10).map(|m| decade + f64::from(m).log10()));
-            }
-            decade += 1.0;
-        }
+        let within = |log: f64| log >= self.first - EPS && log <= self.hi + EPS;
+        let decades: Vec<f64> = (self.first.floor() as i32..=self.hi.ceil() as i32)
+            .map(f64::from)
+            .collect();
+        let major = decades.iter().copied().filter(|&d| within(d)).collect();
+        let minor = decades
+            .iter()
+            .flat_map(|&d| (2..10).map(move |m| d + f64::from(m).log10()))
+            .filter(|&log| within(log))
+            .collect();
         (major, minor)
     }
 }
@@ -270,8 +278,7 @@ pub fn render(chart: &Chart) -> String {
         RIGHT - LEFT,
         BOTTOM - TOP
     );
-    if let Some(zero) = x_axis.zero {
-        let gap = x_axis.at_log(zero + 0.5);
+    if let Some(gap) = x_axis.gap() {
         let _ = writeln!(
             out,
             r##"<rect x="{:.1}" y="{}" width="6" height="4" fill="white"/><path d="M{:.1},{} l4,-10 M{:.1},{} l4,-10" stroke="#333"/>"##,
@@ -298,6 +305,7 @@ pub fn render(chart: &Chart) -> String {
     );
 
     // The series.
+    let mut missing_row = 0.0;
     for series in &chart.series {
         let width = if series.bold { 3.0 } else { 1.8 };
         let mut run: Vec<String> = Vec::new();
@@ -326,11 +334,14 @@ pub fn render(chart: &Chart) -> String {
                         out,
                         r#"<path d="M{:.1},{:.1} l8,8 m0,-8 l-8,8" stroke="{}" stroke-width="2.2"/>"#,
                         px - 4.0,
-                        TOP - 4.0,
+                        TOP + 4.0 + 12.0 * missing_row,
                         series.colour
                     );
                 }
             }
+        }
+        if series.points.iter().any(|&(_, y)| y.is_none()) {
+            missing_row += 1.0;
         }
     }
 
