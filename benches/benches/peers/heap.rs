@@ -41,6 +41,9 @@ pub trait Heap {
     /// recursively, so that a long live path (the part of the random
     /// cyclic graph that the kept roots reach) overflows the stack.
     const RECURSIVE_LIVE_WALK: bool;
+    /// Whether [`Heap::collect_young`] looks at the youngest objects only
+    /// (the crate has generations).
+    const GENERATIONAL: bool = false;
 
     /// A handle to a `Node`.
     type Node: Clone;
@@ -70,6 +73,11 @@ pub trait Heap {
 
     /// One full collection: everything unreachable is freed.
     fn collect();
+    /// A collection of the youngest objects only, where the crate has
+    /// generations; otherwise its one kind of collection, [`Heap::collect`].
+    fn collect_young() {
+        Self::collect();
+    }
     /// `true`: the crate's default automatic collection policy; `false`:
     /// no automatic collection. A no-op for crates that never collect on
     /// their own.

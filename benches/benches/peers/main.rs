@@ -5,6 +5,7 @@
 //! cargo bench -p gc-benches --bench peers                    # criterion, every workload
 //! cargo bench -p gc-benches --bench peers -- ring            # criterion, one group
 //! cargo bench -p gc-benches --bench peers -- --table         # the README's table
+//! cargo bench -p gc-benches --bench peers -- --plot plots    # the README's plots
 //! PEERS_N=100000 PEERS_DEPTH=12 cargo bench -p gc-benches --bench peers -- --table
 //! cargo test  -p gc-benches --benches                        # smoke run, small sizes
 //! ```
@@ -12,7 +13,9 @@
 //! Layout: `clock.rs` (wall-clock and thread CPU time), `heap.rs` (the [`heap::Heap`] trait each crate implements, the
 //! drop counter, the sizes), `heaps/` (one module per crate, the same node
 //! types in each), `workloads.rs` (every workload, written once over
-//! `Heap`), `table.rs` (the alternating-order table runner).
+//! `Heap`), `table.rs` (the alternating-order table runner), `plot.rs` and
+//! `svg.rs` (collection time against heap size, as CSV and SVG), `child.rs`
+//! (the child processes of both runners).
 //!
 //! Criterion reports each timed part as its own benchmark,
 //! `<workload>/<part>/<crate>`, with a throughput in objects; setup is
@@ -26,9 +29,12 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
 
+mod child;
 mod clock;
 mod heap;
 mod heaps;
+mod plot;
+mod svg;
 mod table;
 mod workloads;
 
@@ -81,10 +87,27 @@ fn main() {
         table::run();
         return;
     }
+    if let Some(at) = args.iter().position(|a| a == "--plot-child") {
+        plot::child(&args[at + 1..]);
+        return;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--plot") {
+        // `cargo bench` appends `--bench` after the arguments given.
+        let outdir = args
+            .get(at + 1)
+            .filter(|dir| !dir.starts_with("--"))
+            .map_or("plots", String::as_str);
+        plot::run(std::path::Path::new(outdir));
+        return;
+    }
     // `cargo bench` passes `--bench`; `cargo test --benches` does not, and
     // gets the smoke sizes.
-    let sizes = Sizes::from_env(args.iter().any(|a| a == "--bench"));
+    let full = args.iter().any(|a| a == "--bench");
+    let sizes = Sizes::from_env(full);
     let mut c = Criterion::default().configure_from_args();
     peers(&mut c, sizes);
     c.final_summary();
+    if !full {
+        plot::smoke();
+    }
 }

@@ -12,7 +12,7 @@
 //!
 //! Cells are the thread's CPU time by default (see [`crate::clock`]);
 //! `PEERS_CLOCK=wall` makes them wall-clock time. The children run with
-//! [`MALLOC_TUNABLES`] unless `GLIBC_TUNABLES` is set.
+//! [`child::MALLOC_TUNABLES`] unless `GLIBC_TUNABLES` is set.
 //!
 //! Settings, by environment variable: `PEERS_N`, `PEERS_DEPTH` (see
 //! [`Sizes`]), `PEERS_ROUNDS`, `PEERS_WARMUP`, `PEERS_TIMEOUT` (seconds per
@@ -20,52 +20,12 @@
 //! `PEERS_STATS` (set: each child prints its crate's collection statistics).
 
 use std::collections::HashMap;
-use std::io::Read;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::child::{self, Ended, env_or, median};
 use crate::heap::{Heap, Sizes};
 use crate::heaps::for_each_heap;
 use crate::workloads::Workload;
-
-/// How one child's measurement ended.
-#[derive(Clone, Debug)]
-enum Outcome {
-    /// Nanoseconds per object, one per part, on the wall clock and on the
-    /// thread's CPU clock.
-    Measured(Vec<PerObject>),
-    /// The child overflowed its stack.
-    Overflow,
-    /// Killed after the timeout.
-    Timeout,
-    /// Any other failure, with the last line of its stderr.
-    Crash(String),
-}
-
-/// One part's nanoseconds per object.
-#[derive(Clone, Copy, Debug)]
-struct PerObject {
-    /// Wall-clock.
-    wall: f64,
-    /// Thread CPU time.
-    cpu: f64,
-}
-
-/// glibc's malloc settings for the children: never give freed memory back
-/// to the kernel (trim) and a fixed mmap threshold, so that the timed run
-/// reuses the memory the warm-up run freed instead of page-faulting it in
-/// again (which costs more than some of the workloads, and by amounts that
-/// depend on the order of frees). Other allocators ignore it.
-const MALLOC_TUNABLES: &str =
-    "glibc.malloc.trim_threshold=1099511627776:glibc.malloc.mmap_threshold=33554432";
-
-/// An environment variable as a number, or `default`.
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// The crates' column names, in table order.
 fn crate_names() -> Vec<&'static str> {
@@ -108,99 +68,10 @@ fn run_child<H: Heap>(w: Workload, sizes: Sizes, warmup: u64) {
         w.run::<H>(sizes);
     }
     for (part, timing) in w.run::<H>(sizes).into_iter().enumerate() {
-        println!(
-            "PEERS_RESULT {part} {} {}",
-            timing.wall.as_nanos(),
-            timing.cpu.as_nanos()
-        );
+        child::report(part, timing);
     }
     if std::env::var_os("PEERS_STATS").is_some() {
         eprintln!("{} {}: {}", w.id(), H::NAME, H::stats());
-    }
-}
-
-/// Runs one child and waits for it, at most `timeout`.
-fn measure(w: Workload, name: &str, sizes: Sizes, timeout: Duration) -> Outcome {
-    let exe = std::env::current_exe().expect("current_exe");
-    let mut command = Command::new(exe);
-    if std::env::var_os("GLIBC_TUNABLES").is_none() {
-        command.env("GLIBC_TUNABLES", MALLOC_TUNABLES);
-    }
-    let mut child = command
-        .args(["--table-child", w.id(), name])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the child");
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the child") {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let out = out.join().unwrap_or_default();
-    let err = err.join().unwrap_or_default();
-    match status {
-        None => Outcome::Timeout,
-        Some(status) if status.success() => {
-            let objects = w.objects(sizes) as f64;
-            let mut parts: Vec<(usize, PerObject)> = out
-                .lines()
-                .filter_map(|line| {
-                    let mut words = line.strip_prefix("PEERS_RESULT ")?.split(' ');
-                    let part = words.next()?.parse().ok()?;
-                    let wall: f64 = words.next()?.parse().ok()?;
-                    let cpu: f64 = words.next()?.parse().ok()?;
-                    Some((
-                        part,
-                        PerObject {
-                            wall: wall / objects,
-                            cpu: cpu / objects,
-                        },
-                    ))
-                })
-                .collect();
-            parts.sort_by_key(|&(part, _)| part);
-            Outcome::Measured(parts.into_iter().map(|(_, ns)| ns).collect())
-        }
-        Some(status) if err.contains("has overflowed its stack") => {
-            let _ = status;
-            Outcome::Overflow
-        }
-        Some(status) => {
-            let last = err.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
-            Outcome::Crash(format!("{status}: {last}"))
-        }
-    }
-}
-
-/// The median of `values` (not empty).
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[mid]
-    } else {
-        (values[mid - 1] + values[mid]) / 2.0
     }
 }
 
@@ -243,7 +114,6 @@ pub fn run() {
     let sizes = Sizes::from_env(true);
     let rounds = env_or("PEERS_ROUNDS", 5).max(1) as usize;
     let timeout = Duration::from_secs(env_or("PEERS_TIMEOUT", 300));
-    let only = std::env::var("PEERS_ONLY").ok();
     let wall_clock = std::env::var("PEERS_CLOCK").is_ok_and(|clock| clock == "wall");
     let clock = if wall_clock {
         "wall-clock"
@@ -263,10 +133,7 @@ pub fn run() {
     let mut notes: Vec<String> = Vec::new();
     let mut medians: HashMap<(Workload, usize, usize), f64> = HashMap::new();
     for w in Workload::ALL {
-        if only
-            .as_ref()
-            .is_some_and(|only| !only.split(',').any(|id| id == w.id()))
-        {
+        if !child::selected(w.id()) {
             continue;
         }
         let parts = w.parts(sizes);
@@ -280,16 +147,16 @@ pub fn run() {
                     continue;
                 }
                 let child_started = Instant::now();
-                let outcome = measure(w, name, sizes, timeout);
+                let outcome = child::run(&["--table-child", w.id(), name], timeout);
                 eprintln!(
                     "{:>15} round {round} {name:>15} ({:5.1} s): {outcome:?}",
                     w.id(),
                     child_started.elapsed().as_secs_f64()
                 );
-                let overflowed = matches!(outcome, Outcome::Overflow);
+                let overflowed = matches!(outcome, Ended::Overflow);
                 if round == 0
                     && overflowed != predicted_overflow(w, name, sizes)
-                    && !matches!(outcome, Outcome::Timeout)
+                    && !matches!(outcome, Ended::Timeout)
                 {
                     notes.push(format!(
                         "{} / {name}: {} the stack, against `Heap`'s prediction",
@@ -302,20 +169,22 @@ pub fn run() {
                     ));
                 }
                 match outcome {
-                    Outcome::Measured(ns) => {
-                        assert_eq!(ns.len(), parts.len(), "{} {name}: parts", w.id());
-                        for (part, ns) in ns.into_iter().enumerate() {
-                            samples[c][part].push(if wall_clock { ns.wall } else { ns.cpu });
+                    Ended::Measured(readings) => {
+                        assert_eq!(readings.len(), parts.len(), "{} {name}: parts", w.id());
+                        let objects = w.objects(sizes) as f64;
+                        for (part, ns) in readings.into_iter().enumerate() {
+                            let value = if wall_clock { ns.wall } else { ns.cpu };
+                            samples[c][part].push(value / objects);
                             if ns.cpu > 0.0 {
                                 delays.push(ns.wall / ns.cpu);
                             }
                         }
                     }
-                    Outcome::Overflow => failures[c] = Some("overflow".into()),
-                    Outcome::Timeout => {
+                    Ended::Overflow => failures[c] = Some("overflow".into()),
+                    Ended::Timeout => {
                         failures[c] = Some(format!("timeout (> {} s)", timeout.as_secs()));
                     }
-                    Outcome::Crash(why) => {
+                    Ended::Crash(why) => {
                         notes.push(format!("{} / {name}: {why}", w.id()));
                         failures[c] = Some("crash".into());
                     }

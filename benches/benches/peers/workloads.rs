@@ -235,8 +235,8 @@ impl Workload {
             Workload::List => vec![list_drop::<H>(sizes.list())],
             Workload::ListLong => vec![list_drop::<H>(sizes.list_long())],
             Workload::ListHuge => vec![list_drop::<H>(sizes.list_huge())],
-            Workload::Cycles => cycles::<H>(sizes.cycles(), false).to_vec(),
-            Workload::CyclesAuto => cycles::<H>(sizes.cycles(), true).to_vec(),
+            Workload::Cycles => cycles::<H>(sizes.cycles(), false, H::collect).to_vec(),
+            Workload::CyclesAuto => cycles::<H>(sizes.cycles(), true, H::collect).to_vec(),
             Workload::Ring => vec![ring::<H>(sizes.graph())],
             Workload::GraphAcyclic => vec![random_graph::<H>(sizes.graph(), false)],
             Workload::GraphCyclic => vec![random_graph::<H>(sizes.graph(), true)],
@@ -318,10 +318,11 @@ fn list_drop<H: Heap>(len: usize) -> Timing {
 }
 
 /// Creates `count` garbage two-node cycles (each pair is dropped as soon as
-/// it is linked), then collects: `[creation, collection]`. With `auto`
-/// the crate's default policy runs during creation; without, nothing is
-/// freed before the collection.
-fn cycles<H: Heap>(count: usize, auto: bool) -> [Timing; 2] {
+/// it is linked), then collects with `collect` ([`Heap::collect`] or
+/// [`Heap::collect_young`]): `[creation, collection]`. With `auto` the
+/// crate's default policy runs during creation; without, nothing is freed
+/// before the collection. Objects that were alive before are left alone.
+pub fn cycles<H: Heap>(count: usize, auto: bool, collect: fn()) -> [Timing; 2] {
     H::set_auto(auto);
     drops::reset();
     let start = Stopwatch::start();
@@ -336,7 +337,7 @@ fn cycles<H: Heap>(count: usize, auto: bool) -> [Timing; 2] {
     }
     let freed_during_creation = drops::get();
     let start = Stopwatch::start();
-    H::collect();
+    collect();
     let collected = start.stop();
     let total = drops::get();
     drops::expect::<H>(
@@ -349,7 +350,7 @@ fn cycles<H: Heap>(count: usize, auto: bool) -> [Timing; 2] {
 
 /// Builds a ring of `n` nodes (untimed, automatic collection off), drops
 /// its last handle, and times one collection.
-fn ring<H: Heap>(n: usize) -> Timing {
+pub fn ring<H: Heap>(n: usize) -> Timing {
     H::set_auto(false);
     let first = H::node(0, None);
     let mut head = first.clone();
@@ -438,14 +439,7 @@ fn reachable(edges: &[[u32; 2]], roots: &[bool]) -> usize {
 /// they left.
 fn churn<H: Heap>(old: usize, churn: usize) -> [Timing; 2] {
     H::set_auto(true);
-    let live: Vec<H::Node> = (0..old as u64 / 2)
-        .map(|i| {
-            let a = H::node(2 * i, None);
-            let b = H::node(2 * i + 1, Some(a.clone()));
-            H::set_next(&a, Some(b));
-            a
-        })
-        .collect();
+    let live = live_cycles::<H>(old);
     H::collect();
     drops::expect::<H>(0, "churn: the old heap before the churn");
     let cycles = churn as u64 / 2;
@@ -464,6 +458,19 @@ fn churn<H: Heap>(old: usize, churn: usize) -> [Timing; 2] {
     H::collect();
     drops::expect::<H>(old / 2 * 2, "churn: the old heap");
     [churned, collected]
+}
+
+/// `objects / 2` live two-node cycles (`objects`, rounded down to even):
+/// one handle to each cycle.
+pub fn live_cycles<H: Heap>(objects: usize) -> Vec<H::Node> {
+    (0..objects as u64 / 2)
+        .map(|i| {
+            let a = H::node(2 * i, None);
+            let b = H::node(2 * i + 1, Some(a.clone()));
+            H::set_next(&a, Some(b));
+            a
+        })
+        .collect()
 }
 
 /// A perfect binary tree of depth `depth` (children allocated first).

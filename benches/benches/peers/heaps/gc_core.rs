@@ -45,11 +45,17 @@ impl Heap for GcCore {
     const RECURSIVE_DROP: bool = false;
     const RECURSIVE_GARBAGE_WALK: bool = false;
     const RECURSIVE_LIVE_WALK: bool = false;
+    const GENERATIONAL: bool = true;
 
     shared_ops!();
 
     fn collect() {
         gc_core::collect();
+    }
+
+    /// Generation 0 alone (CPython's `gc.collect(0)`).
+    fn collect_young() {
+        gc_core::collect_generation(0);
     }
 
     fn set_auto(on: bool) {
