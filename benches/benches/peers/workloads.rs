@@ -115,9 +115,9 @@ impl Workload {
             Workload::AllocNode => one("alloc+drop, tracked node".into()),
             Workload::AllocWord => one("alloc+drop, untracked `u64`".into()),
             Workload::Clone => one("clone+drop of a handle".into()),
-            Workload::List => one(format!("list of {}: drop", k(sizes.list()))),
-            Workload::ListLong => one(format!("list of {}: drop", k(sizes.list_long()))),
-            Workload::ListHuge => one(format!("list of {}: drop", k(sizes.list_huge()))),
+            Workload::List => list_parts(k(sizes.list())),
+            Workload::ListLong => list_parts(k(sizes.list_long())),
+            Workload::ListHuge => list_parts(k(sizes.list_huge())),
             Workload::Cycles => vec![
                 (
                     "create",
@@ -232,9 +232,9 @@ impl Workload {
             Workload::AllocNode => vec![alloc_drop_node::<H>(sizes.ops())],
             Workload::AllocWord => vec![alloc_drop_word::<H>(sizes.ops())],
             Workload::Clone => vec![clone_drop::<H>(sizes.ops())],
-            Workload::List => vec![list_drop::<H>(sizes.list())],
-            Workload::ListLong => vec![list_drop::<H>(sizes.list_long())],
-            Workload::ListHuge => vec![list_drop::<H>(sizes.list_huge())],
+            Workload::List => list_drop::<H>(sizes.list()).to_vec(),
+            Workload::ListLong => list_drop::<H>(sizes.list_long()).to_vec(),
+            Workload::ListHuge => list_drop::<H>(sizes.list_huge()).to_vec(),
             Workload::Cycles => cycles::<H>(sizes.cycles(), false, H::collect).to_vec(),
             Workload::CyclesAuto => cycles::<H>(sizes.cycles(), true, H::collect).to_vec(),
             Workload::Ring => vec![ring::<H>(sizes.graph())],
@@ -299,22 +299,32 @@ fn clone_drop<H: Heap>(n: usize) -> Timing {
     elapsed
 }
 
-/// Builds a `len`-node list (untimed, automatic collection off), then times
-/// dropping its head and one collection.
-fn list_drop<H: Heap>(len: usize) -> Timing {
-    H::set_auto(false);
+/// The rows of a list workload: building it, and dropping it.
+fn list_parts(len: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("build", format!("list of {len}: build")),
+        ("drop", format!("list of {len}: drop")),
+    ]
+}
+
+/// Builds a `len`-node list with the crate's default collection policy,
+/// then drops its head and runs one collection: `[build, drop]`, both
+/// timed (the "build a list of N + drop it" is their sum).
+fn list_drop<H: Heap>(len: usize) -> [Timing; 2] {
+    drops::reset();
+    let start = Stopwatch::start();
     let mut head = None;
     for i in 0..len as u64 {
         head = Some(H::node(i, head));
     }
-    drops::reset();
+    let build = start.stop();
+    drops::expect::<H>(0, "list: nothing freed while building");
     let start = Stopwatch::start();
     drop(head);
     H::collect();
-    let elapsed = start.stop();
+    let dropped = start.stop();
     drops::expect::<H>(len, "list");
-    H::set_auto(true);
-    elapsed
+    [build, dropped]
 }
 
 /// Creates `count` garbage two-node cycles (each pair is dropped as soon as
