@@ -8,7 +8,7 @@
 //! | link.next  *const Link   (null: on no list)    | -2  container list (PyGC_Head);
 //! | link.prev  *const Link   | gc_refs, collecting  | -1  the prev word holds gc_refs
 //! +-----------------------------------------------+      during a collection
-//! | strong: u32 | flags: u16 | objects: u16         |  0  <- the header (HeaderPtr, Gc)
+//! | strong: u32 | flags: 2 x u8 | objects: u16      |  0  <- the header (HeaderPtr, Gc)
 //! | vtable  &'static VTable  | *WeakRecord          |  1  type-erased operations
 //! +-----------------------------------------------+
 //! | value  T                                      |
@@ -114,7 +114,10 @@ pub(crate) mod flags {
     /// (the object has weak cells). Set when the first cell is listed;
     /// cleared, and the record freed, when the last one leaves the list.
     pub(crate) const HAS_WEAKREFS: u32 = 1 << 11;
-    // Flags are stored in 16 bits: bits 12-15 are free.
+    // Flags are stored in 16 bits (two bytes): bits 5 and 12-15 are free.
+    // The generation and `COLLECTING` live in the low byte, which
+    // `mark_scanned` and `set_generation` rewrite alone.
+    const _: () = assert!((GEN_MASK | COLLECTING) & !0xff == 0);
 }
 
 /// Type-erased operations on a box, one static table per value type: the
@@ -165,7 +168,13 @@ pub struct GcHeader {
     /// holds the object during teardown or while a finalizer runs. The value
     /// is dropped and the box freed when it reaches zero. Overflow aborts.
     strong: Cell<u32>,
-    flags: Cell<u16>,
+    /// The [`flags`] as two bytes, bits 0-7 and 8-15. Every access is a
+    /// byte wide: a 16-bit read right after a one-byte write of the same
+    /// word (what the compiler makes of `set`/`clear` with a constant) stalls
+    /// on store forwarding, and did so on the hot paths of `Drop for Gc` and
+    /// of the teardown.
+    flags_lo: Cell<u8>,
+    flags_hi: Cell<u8>,
     /// Live `Object` handles among the strong handles (saturating; the
     /// excess is counted in the heap's side table). Introspection handles
     /// never make an object a root (`objgraph::is_root`).
@@ -190,6 +199,8 @@ pub(crate) struct WeakRecord {
 /// type's box.
 pub(crate) const LINK_SIZE: usize = size_of::<Link>();
 
+const _: () = assert!(LINK_SIZE.is_power_of_two());
+
 /// The allocation: header, then value. The value may be unsized
 /// (`GcBox<dyn Trait>`, `GcBox<[T]>`): a pointer to the box is then fat, and
 /// its thin part still points at the header.
@@ -210,7 +221,8 @@ impl GcHeader {
     pub(crate) fn new(vtable: &'static VTable, flags: u32) -> Self {
         GcHeader {
             strong: Cell::new(1),
-            flags: Cell::new(flags as u16),
+            flags_lo: Cell::new(flags as u8),
+            flags_hi: Cell::new((flags >> 8) as u8),
             objects: Cell::new(0),
             vtable: Cell::new(NonNull::from(vtable).cast()),
         }
@@ -307,22 +319,37 @@ impl GcHeader {
 
     #[inline(always)]
     pub(crate) fn flags(&self) -> u32 {
-        u32::from(self.flags.get())
+        u32::from(self.flags_lo.get()) | u32::from(self.flags_hi.get()) << 8
     }
 
+    /// Whether any of the bits of `flag` is set. With a constant `flag`,
+    /// reads only the byte(s) it names.
     #[inline(always)]
     pub(crate) fn has(&self, flag: u32) -> bool {
-        self.flags() & flag != 0
+        let (lo, hi) = (flag as u8, (flag >> 8) as u8);
+        (lo != 0 && self.flags_lo.get() & lo != 0) || (hi != 0 && self.flags_hi.get() & hi != 0)
     }
 
     #[inline(always)]
     pub(crate) fn set(&self, flag: u32) {
-        self.flags.set((self.flags() | flag) as u16);
+        let (lo, hi) = (flag as u8, (flag >> 8) as u8);
+        if lo != 0 {
+            self.flags_lo.set(self.flags_lo.get() | lo);
+        }
+        if hi != 0 {
+            self.flags_hi.set(self.flags_hi.get() | hi);
+        }
     }
 
     #[inline(always)]
     pub(crate) fn clear(&self, flag: u32) {
-        self.flags.set((self.flags() & !flag) as u16);
+        let (lo, hi) = (flag as u8, (flag >> 8) as u8);
+        if lo != 0 {
+            self.flags_lo.set(self.flags_lo.get() & !lo);
+        }
+        if hi != 0 {
+            self.flags_hi.set(self.flags_hi.get() & !hi);
+        }
     }
 
     /// One more `Object` handle; `false` if the in-header count is full
@@ -374,16 +401,17 @@ impl GcHeader {
     /// in generation `generation` (one write).
     #[inline(always)]
     pub(crate) fn mark_scanned(&self, generation: u32) {
-        let f = self.flags() & !(flags::GEN_MASK | flags::COLLECTING);
-        self.flags
-            .set((f | (generation << flags::GEN_SHIFT)) as u16);
+        // Both fields are in the low byte (asserted where they are defined).
+        let f = u32::from(self.flags_lo.get()) & !(flags::GEN_MASK | flags::COLLECTING);
+        self.flags_lo
+            .set((f | (generation << flags::GEN_SHIFT)) as u8);
     }
 
     #[inline(always)]
     pub(crate) fn set_generation(&self, generation: u32) {
-        let f = self.flags() & !flags::GEN_MASK;
-        self.flags
-            .set((f | (generation << flags::GEN_SHIFT)) as u16);
+        let f = u32::from(self.flags_lo.get()) & !flags::GEN_MASK;
+        self.flags_lo
+            .set((f | (generation << flags::GEN_SHIFT)) as u8);
     }
 }
 
@@ -465,7 +493,10 @@ pub(crate) fn sized_allocation(gc_box: Layout, linked: bool) -> (Layout, usize) 
     if !linked {
         return (gc_box, 0);
     }
-    let offset = LINK_SIZE.next_multiple_of(gc_box.align());
+    // Both are powers of two, so the first multiple of the alignment that
+    // leaves room for the link is the larger of the two (and no division
+    // is needed: this runs on every free of a type-erased box).
+    let offset = LINK_SIZE.max(gc_box.align());
     let size = offset + gc_box.size();
     // `size` is a multiple of the alignment; only a value near `isize::MAX`
     // bytes can overflow.
