@@ -421,6 +421,16 @@ fn count(n: f64) -> String {
     out
 }
 
+/// The figures `figs` of the crate's own records, each formatted by
+/// `unit`, joined by slashes; `-` where the crate keeps no records.
+fn records(f: &Figures, unit: fn(f64) -> String, figs: &[Fig]) -> String {
+    if f[Fig::Exact as usize].is_nan() {
+        return "-".into();
+    }
+    let cells: Vec<String> = figs.iter().map(|&fig| unit(f[fig as usize])).collect();
+    cells.join(" / ")
+}
+
 /// A row: its label and its cell for a measured column.
 type Row = (String, fn(&Column, &Figures) -> String);
 
@@ -479,73 +489,43 @@ fn rows(ops: usize) -> Vec<Row> {
         }),
         (
             "own records: automatic collections (gen 0 / 1 / 2)".into(),
-            |_, f| {
-                if f[Fig::Exact as usize].is_nan() {
-                    return "-".into();
-                }
-                format!(
-                    "{} / {} / {}",
-                    count(f[Fig::ExactGen0 as usize]),
-                    count(f[Fig::ExactGen1 as usize]),
-                    count(f[Fig::ExactGen2 as usize])
-                )
-            },
+            |_, f| records(f, count, &[Fig::ExactGen0, Fig::ExactGen1, Fig::ExactGen2]),
         ),
         ("own records: median pause".into(), |_, f| {
-            time(f[Fig::ExactMedian as usize])
+            records(f, time, &[Fig::ExactMedian])
         }),
         ("own records: pause 99th percentile".into(), |_, f| {
-            time(f[Fig::ExactP99 as usize])
+            records(f, time, &[Fig::ExactP99])
         }),
         ("own records: pause maximum (generation)".into(), |_, f| {
-            let max = f[Fig::ExactMax as usize];
-            if max.is_nan() {
-                return "-".into();
+            let max = records(f, time, &[Fig::ExactMax]);
+            let generation = f[Fig::ExactMaxGeneration as usize];
+            if generation.is_nan() {
+                max
+            } else {
+                format!("{max} (gen {generation})")
             }
-            format!(
-                "{} (gen {})",
-                time(max),
-                f[Fig::ExactMaxGeneration as usize]
-            )
         }),
         (format!("own records: collections over {us} µs"), |_, f| {
-            count(f[Fig::ExactOver as usize])
+            records(f, count, &[Fig::ExactOver])
         }),
         (
             "own records, thread CPU time: median / p99 / max".into(),
             |_, f| {
-                if f[Fig::Exact as usize].is_nan() {
-                    return "-".into();
-                }
-                format!(
-                    "{} / {} / {}",
-                    time(f[Fig::ExactCpuMedian as usize]),
-                    time(f[Fig::ExactCpuP99 as usize]),
-                    time(f[Fig::ExactCpuMax as usize])
-                )
+                let figs = [Fig::ExactCpuMedian, Fig::ExactCpuP99, Fig::ExactCpuMax];
+                records(f, time, &figs)
             },
         ),
         ("pauses with a collection / without".into(), |_, f| {
-            if f[Fig::Exact as usize].is_nan() {
-                return "-".into();
-            }
-            format!(
-                "{} / {}",
-                count(f[Fig::WithCollection as usize]),
-                count(f[Fig::WithoutCollection as usize])
-            )
+            records(f, count, &[Fig::WithCollection, Fig::WithoutCollection])
         }),
         (
-            "pause less own records' CPU time: median (min, max)".into(),
+            "pause less own records' CPU time: median / min / max".into(),
             |_, f| {
-                if f[Fig::ExcessMedian as usize].is_nan() {
-                    return "-".into();
-                }
-                format!(
-                    "{} ({}, {})",
-                    time(f[Fig::ExcessMedian as usize]),
-                    time(f[Fig::ExcessMin as usize]),
-                    time(f[Fig::ExcessMax as usize])
+                records(
+                    f,
+                    time,
+                    &[Fig::ExcessMedian, Fig::ExcessMin, Fig::ExcessMax],
                 )
             },
         ),
