@@ -1,5 +1,5 @@
-//! The child processes of the table runner and the plot runner: this
-//! binary again, with `--table-child ...` or `--plot-child ...`. A child
+//! The child processes of the table, plot and pause runners: this binary
+//! again, with `--table-child ...`, `--plot-child ...` or `--pauses-child ...`. A child
 //! prints one `PEERS_RESULT index wall cpu` line per timing (nanoseconds);
 //! the parent waits for it with a timeout and tells a stack overflow from
 //! other failures, so that a crash costs one measurement rather than the run.
@@ -51,6 +51,13 @@ pub fn report(index: usize, timing: Timing) {
         timing.wall.as_nanos(),
         timing.cpu.as_nanos()
     );
+}
+
+/// In the child: reports figure number `index`, a count or a time that is
+/// not a [`Timing`] (both fields of its [`Reading`] carry it; `NaN` for
+/// "none").
+pub fn report_value(index: usize, value: f64) {
+    println!("PEERS_RESULT {index} {value} {value}");
 }
 
 /// One timing a child reported, in nanoseconds.

@@ -46,9 +46,10 @@ impl Stopwatch {
     }
 }
 
-/// The calling thread's CPU time, where the platform has a clock for it.
+/// The calling thread's CPU time, where the platform has a clock for it
+/// (a system call here: about 0.6 µs).
 #[cfg(unix)]
-fn thread_cpu_time() -> Option<Duration> {
+pub fn thread_cpu_time() -> Option<Duration> {
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -61,6 +62,6 @@ fn thread_cpu_time() -> Option<Duration> {
 
 /// The calling thread's CPU time: not available here.
 #[cfg(not(unix))]
-fn thread_cpu_time() -> Option<Duration> {
+pub fn thread_cpu_time() -> Option<Duration> {
     None
 }

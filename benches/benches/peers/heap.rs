@@ -44,6 +44,10 @@ pub trait Heap {
     /// Whether [`Heap::collect_young`] looks at the youngest objects only
     /// (the crate has generations).
     const GENERATIONAL: bool = false;
+    /// Whether the crate's default policy ever collects cycles on its own
+    /// (false where [`Heap::collect`] must be called: gcmodule,
+    /// bacon_rajan_cc; and `Rc`, which has nothing to collect).
+    const AUTO_COLLECTS: bool = true;
 
     /// A handle to a `Node`.
     type Node: Clone;
@@ -88,6 +92,31 @@ pub trait Heap {
     fn stats() -> String {
         String::new()
     }
+
+    /// Starts logging the pause the crate itself records for each
+    /// collection, where it records one (gc-core). A no-op elsewhere.
+    fn start_pause_log() {}
+
+    /// Stops the log of [`Heap::start_pause_log`] and hands it over: every
+    /// collection since, in order; `None` where the crate records no
+    /// pauses.
+    fn take_pause_log() -> Option<Vec<PauseRecord>> {
+        None
+    }
+}
+
+/// A collector's own record of one collection: [`Heap::take_pause_log`].
+#[derive(Clone, Copy, Debug)]
+pub struct PauseRecord {
+    /// The generation collected.
+    pub generation: usize,
+    /// The pause, as the collector measured it (wall-clock time).
+    pub duration: std::time::Duration,
+    /// The thread's CPU time over the collection and its callbacks: the
+    /// pause, less any time the thread was preempted.
+    pub cpu: std::time::Duration,
+    /// When the record was read, just after the collection.
+    pub read: std::time::Instant,
 }
 
 /// The method bodies of [`Heap`] that only touch the node shape. Expands

@@ -6,6 +6,7 @@
 //! cargo bench -p gc-benches --bench peers -- ring            # criterion, one group
 //! cargo bench -p gc-benches --bench peers -- --table         # the README's table
 //! cargo bench -p gc-benches --bench peers -- --plot plots    # the README's plots
+//! cargo bench -p gc-benches --bench peers -- --pauses        # the README's pause table
 //! PEERS_N=100000 PEERS_DEPTH=12 cargo bench -p gc-benches --bench peers -- --table
 //! cargo test  -p gc-benches --benches                        # smoke run, small sizes
 //! ```
@@ -14,8 +15,9 @@
 //! drop counter, the sizes), `heaps/` (one module per crate, the same node
 //! types in each), `workloads.rs` (every workload, written once over
 //! `Heap`), `table.rs` (the alternating-order table runner), `plot.rs` and
-//! `svg.rs` (collection time against heap size, as CSV and SVG), `child.rs`
-//! (the child processes of both runners).
+//! `svg.rs` (collection time against heap size, as CSV and SVG), `pauses.rs`
+//! (pauses and waiting garbage under a steady workload), `child.rs` (the
+//! child processes of the three runners).
 //!
 //! Criterion reports each timed part as its own benchmark,
 //! `<workload>/<part>/<crate>`, with a throughput in objects; setup is
@@ -33,6 +35,7 @@ mod child;
 mod clock;
 mod heap;
 mod heaps;
+mod pauses;
 mod plot;
 mod svg;
 mod table;
@@ -87,6 +90,14 @@ fn main() {
         table::run();
         return;
     }
+    if let Some(at) = args.iter().position(|a| a == "--pauses-child") {
+        pauses::child(&args[at + 1]);
+        return;
+    }
+    if args.iter().any(|a| a == "--pauses") {
+        pauses::run();
+        return;
+    }
     if let Some(at) = args.iter().position(|a| a == "--plot-child") {
         plot::child(&args[at + 1..]);
         return;
@@ -109,5 +120,6 @@ fn main() {
     c.final_summary();
     if !full {
         plot::smoke();
+        pauses::smoke();
     }
 }

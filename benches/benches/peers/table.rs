@@ -76,7 +76,7 @@ fn run_child<H: Heap>(w: Workload, sizes: Sizes, warmup: u64) {
 }
 
 /// A figure with three significant digits or so.
-fn format_ns(ns: f64) -> String {
+pub fn format_ns(ns: f64) -> String {
     if ns < 10.0 {
         format!("{ns:.2}")
     } else if ns < 100.0 {

@@ -484,7 +484,7 @@ pub fn live_cycles<H: Heap>(objects: usize) -> Vec<H::Node> {
 }
 
 /// A perfect binary tree of depth `depth` (children allocated first).
-fn bottom_up_tree<H: Heap>(depth: u32) -> H::Pair {
+pub fn bottom_up_tree<H: Heap>(depth: u32) -> H::Pair {
     if depth == 0 {
         H::pair(None, None)
     } else {
@@ -495,7 +495,7 @@ fn bottom_up_tree<H: Heap>(depth: u32) -> H::Pair {
 }
 
 /// Nodes in a perfect binary tree of depth `depth`.
-fn tree_size(depth: u32) -> u64 {
+pub fn tree_size(depth: u32) -> u64 {
     (1 << (depth + 1)) - 1
 }
 

@@ -59,6 +59,7 @@ impl Heap for BaconRajan {
     const RECURSIVE_DROP: bool = true;
     const RECURSIVE_GARBAGE_WALK: bool = true;
     const RECURSIVE_LIVE_WALK: bool = true;
+    const AUTO_COLLECTS: bool = false;
 
     shared_ops!();
 

@@ -72,6 +72,7 @@ impl Heap for Gcmodule {
     const RECURSIVE_DROP: bool = true;
     const RECURSIVE_GARBAGE_WALK: bool = false;
     const RECURSIVE_LIVE_WALK: bool = true;
+    const AUTO_COLLECTS: bool = false;
 
     shared_ops!();
 

@@ -37,6 +37,7 @@ impl Heap for StdRc {
     const RECURSIVE_DROP: bool = true;
     const RECURSIVE_GARBAGE_WALK: bool = false;
     const RECURSIVE_LIVE_WALK: bool = false;
+    const AUTO_COLLECTS: bool = false;
 
     shared_ops!();
 
