@@ -178,7 +178,7 @@
 //! | 4 | `lifecycle` | one object's life outside collections: dealloc, finalizer on refcount death, weak references, trashcan (`_Py_Dealloc`, `PyObject_ClearWeakRefs`, `Py_TRASHCAN`) |
 //! | 5 | [`collector`] | collections, in pipeline order: schedule, driver, reachability, finalizers, teardown, debug lines (`Python/gc.c`) |
 //! | 6 | `handles` | [`Gc`], [`Weak`], [`Object`], and the one place a type's vtable is built |
-//! | 7 | `gcmodule`, `closure`, [`weakref`], [`objgraph`] | tools: the `gc` module's functions and introspection, traced closures ([`Closure`]), weak collections, leak hunting |
+//! | 7 | `gcmodule`, `closure`, [`weakref`], [`objgraph`], [`testing`] | tools: the `gc` module's functions and introspection, traced closures ([`Closure`]), weak collections, leak hunting, leak assertions for tests |
 
 #![cfg_attr(feature = "nightly", feature(coerce_unsized, unsize))]
 
@@ -191,6 +191,7 @@ mod heap;
 mod layout;
 mod lifecycle;
 pub mod objgraph;
+pub mod testing;
 mod trace;
 pub mod weakref;
 

@@ -17,6 +17,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("gcmodule", 7),
     ("closure", 7),
     ("objgraph", 7),
+    ("testing", 7),
     ("weakref", 7),
 ];
 
