@@ -109,7 +109,7 @@ fn allocate_box<T: TraceMeta>() -> (NonNull<GcBox<T>>, u32) {
     if T::TRACKED {
         // SAFETY: a fresh box allocated with its link.
         unsafe { init_link(ptr.cast()) };
-        (ptr, flags::DEEP_DROP | flags::HAS_LINK)
+        (ptr, flags::DEEP_DROP | flags::HAS_LINK) // one bit: see `HAS_LINK`
     } else {
         (ptr, 0)
     }

@@ -109,12 +109,14 @@ pub(crate) mod flags {
     /// type can reach a `Gc` (`TraceMeta::TRACKED`). Set at allocation,
     /// never changed: an object of such a type that is not on a list (made
     /// while its thread exits, or held by a `GcMut`) still has the link.
-    pub(crate) const HAS_LINK: u32 = 1 << 10;
+    /// The same bit as `DEEP_DROP`: both are the type's `TRACKED`, so one
+    /// bit cannot disagree with the other.
+    pub(crate) const HAS_LINK: u32 = DEEP_DROP;
     /// The header's vtable word points at a [`WeakRecord`](super::WeakRecord)
     /// (the object has weak cells). Set when the first cell is listed;
     /// cleared, and the record freed, when the last one leaves the list.
     pub(crate) const HAS_WEAKREFS: u32 = 1 << 11;
-    // Flags are stored in 16 bits (two bytes): bits 5 and 12-15 are free.
+    // Flags are stored in 16 bits (two bytes): bits 5, 10 and 12-15 are free.
     // The generation and `COLLECTING` live in the low byte, which
     // `mark_scanned` and `set_generation` rewrite alone.
     const _: () = assert!((GEN_MASK | COLLECTING) & !0xff == 0);

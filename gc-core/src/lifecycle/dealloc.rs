@@ -52,7 +52,7 @@ pub(crate) unsafe fn release_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     } else {
         // SAFETY: as above; a value that cannot reach a `Gc` cannot
         // recurse into another object's destruction; its type is untracked,
-        // so the box has no link (`HAS_LINK`, like `DEEP_DROP`, is the
+        // so the box has no link (`HAS_LINK` is the `DEEP_DROP` bit, the
         // type's `TRACKED`).
         unsafe { trashcan::drop_and_free_typed(ptr, false) };
     }

@@ -74,8 +74,6 @@ pub(crate) unsafe fn destroy_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
 
 /// Pushes `h` on the deferred stack.
 fn defer(h: HeaderPtr) {
-    // SAFETY: the caller's object is allocated.
-    debug_assert!(unsafe { header_ref(h) }.has(flags::HAS_LINK));
     LOCAL.with(|l| {
         // SAFETY: allocated, on no list, and `DEEP_DROP`, so its type is
         // tracked and the box has a link.
@@ -85,7 +83,7 @@ fn defer(h: HeaderPtr) {
 }
 
 /// [`drop_and_free`] for a statically known value type; `linked` is the
-/// box's `HAS_LINK` flag (as `DEEP_DROP`, a property of the type).
+/// box's `HAS_LINK` flag (the `DEEP_DROP` bit, a property of the type).
 ///
 /// # Safety
 ///
