@@ -22,14 +22,18 @@
 //! die in the same collection as the collection itself (the map is part of
 //! the garbage) does not run them: the map dies too.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::rc::{self, Rc};
 
 use crate::handles::{Gc, Weak};
-use crate::trace::{Trace, TraceMeta, Tracer};
+use crate::heap::heap;
+use crate::layout::WeakCell;
+use crate::trace::{EntryView, EphemeronTable, Erased, Trace, TraceMeta, Tracer};
 
 /// Shared between a collection and its entries' callbacks. Only the
 /// collection holds it strongly; each callback holds an `rc::Weak` to it.
@@ -426,23 +430,130 @@ impl<K: Eq + Hash + 'static, T: 'static> WeakValueMap<K, T> {
 /// drop(widget);
 /// assert!(notes.is_empty());
 /// ```
+///
+/// # Ephemerons: a value never keeps its own key alive
+///
+/// An entry's value is reachable only while the entry's key is reachable
+/// from outside the maps, as in JavaScript's `WeakMap`. A value that refers
+/// back to its key (a widget's metadata that names the widget) therefore
+/// does not keep the key alive, where CPython's `WeakKeyDictionary` leaks
+/// both forever. The collector finds such keys (iterating to a fixpoint:
+/// a value may hold the key of another entry), counts their entries dead at
+/// once, and the map drops the values at its next `&mut` call, when the
+/// keys die by reference counting.
+///
+/// ```
+/// use gc_core::weakref::WeakKeyMap;
+/// use gc_core::{Gc, Trace};
+/// use std::cell::RefCell;
+///
+/// #[derive(Trace)]
+/// struct Widget {
+///     children: RefCell<Vec<Gc<Widget>>>,
+/// }
+///
+/// #[derive(Trace)]
+/// struct Meta {
+///     owner: Gc<Widget>, // refers to its own key
+/// }
+///
+/// #[derive(Trace)]
+/// struct Document {
+///     meta: RefCell<WeakKeyMap<Widget, Meta>>,
+/// }
+///
+/// let doc = Gc::new(Document { meta: RefCell::new(WeakKeyMap::new()) });
+/// let button = Gc::new(Widget { children: RefCell::new(Vec::new()) });
+/// let alive = Gc::downgrade(&button);
+/// doc.meta.borrow_mut().insert(&button, Meta { owner: button.clone() });
+/// drop(button); // only the map's own value refers to it now
+///
+/// gc_core::collect();
+/// assert!(doc.meta.borrow().is_empty()); // the entry died in the collection
+/// doc.meta.borrow_mut().purge(); // the value goes, and with it the key
+/// assert!(alive.upgrade().is_none());
+/// ```
+///
+/// The collector sees a map's values once the map is part of the heap (a
+/// field of an object in a `Gc`, as above) or was made with
+/// [`WeakKeyMap::traced`]. A map made with [`WeakKeyMap::new`] that lives
+/// outside the heap (a local, a static) is a root like any local: its
+/// values keep what they refer to alive, keys included, as in CPython. This
+/// needs `V: Trace`, which `new` cannot ask for.
+///
+/// The key's type must be tracked (it holds a `Gc` somewhere, so the
+/// collector examines its objects): an object of a type that cannot reach a
+/// `Gc` (`Gc<u32>`, `Gc<String>`) is freed by reference counting alone, so
+/// a value that refers to such a key keeps it alive, as in CPython.
+///
+/// Until the map's next `&mut` call, a key killed this way still exists (its
+/// value refers to it), though no entry shows it: a `Weak` to it held
+/// elsewhere can still upgrade, as with a CPython object resurrected by a
+/// finalizer.
 pub struct WeakKeyMap<T: 'static, V> {
-    entries: HashMap<usize, (Weak<T>, V)>,
+    /// Boxed at a fixed address: the heap's registry of ephemeron tables
+    /// points at it. Freed by `Drop`, after it leaves the registry.
+    table: NonNull<KeyTable<T, V>>,
+    _owns: PhantomData<Box<KeyTable<T, V>>>,
+}
+
+/// A weak-key map's storage. `head` comes first: the registry's pointer to
+/// the head is a pointer to the table.
+#[repr(C)]
+struct KeyTable<T: 'static, V> {
+    head: EphemeronTable,
+    /// Read by the collector through the registry while the map is borrowed
+    /// shared; mutated only by `&mut self` methods, which never hold the
+    /// `&mut` across code that could start a collection or run user code
+    /// (values they remove are dropped after the borrow ends).
+    entries: UnsafeCell<HashMap<usize, KeyEntry<T, V>>>,
     deaths: Rc<Deaths<usize>>,
+}
+
+struct KeyEntry<T: 'static, V> {
+    key: Weak<T>,
+    value: V,
+    /// The collector's mark (`trace::EntryView::followed`).
+    followed: Cell<u64>,
 }
 
 impl<T: 'static, V> WeakKeyMap<T, V> {
     /// An empty map.
     pub fn new() -> Self {
-        WeakKeyMap {
-            entries: HashMap::new(),
+        let table = Box::new(KeyTable {
+            head: EphemeronTable::new(),
+            entries: UnsafeCell::new(HashMap::new()),
             deaths: Deaths::new(),
+        });
+        WeakKeyMap {
+            table: NonNull::from(Box::leak(table)),
+            _owns: PhantomData,
         }
+    }
+
+    fn table(&self) -> &KeyTable<T, V> {
+        // SAFETY: allocated in `new`, freed only by `Drop`.
+        unsafe { self.table.as_ref() }
+    }
+
+    fn entries(&self) -> &HashMap<usize, KeyEntry<T, V>> {
+        // SAFETY: a `&mut` to the entries exists only inside a `&mut self`
+        // method (`entries_mut`), so not while `self` is borrowed shared.
+        unsafe { &*self.table().entries.get() }
+    }
+
+    /// The entries, mutably. The caller must not run user code (drop a
+    /// value, a key's `Gc`) nor allocate a `Gc` while holding it.
+    fn entries_mut(&mut self) -> &mut HashMap<usize, KeyEntry<T, V>> {
+        // SAFETY: `&mut self`: no shared borrow of the map is alive, and the
+        // collector reads the entries only during a collection, which cannot
+        // start while this borrow is held (caller).
+        unsafe { &mut *self.table().entries.get() }
     }
 
     /// Number of entries whose key is alive. O(1).
     pub fn len(&self) -> usize {
-        self.deaths.live.get()
+        self.table().deaths.live.get()
     }
 
     /// Whether no entry's key is alive.
@@ -450,41 +561,69 @@ impl<T: 'static, V> WeakKeyMap<T, V> {
         self.len() == 0
     }
 
+    /// Takes out the entries whose key died since the last purge, for the
+    /// caller to drop once it no longer holds the entries.
+    fn take_dead(&mut self) -> Vec<KeyEntry<T, V>> {
+        let queued = self.table().deaths.take_dead();
+        let entries = self.entries_mut();
+        let mut dead = Vec::new();
+        for key in queued {
+            // A queued key may name an entry replaced by a live one since.
+            if entries.get(&key).is_some_and(|e| !e.key.is_alive()) {
+                dead.extend(entries.remove(&key));
+            }
+        }
+        dead
+    }
+
     /// Reclaims the entries, values included, whose key died.
     pub fn purge(&mut self) {
-        self.deaths
-            .purge(&mut self.entries, Some, |(w, _)| !w.is_alive());
+        drop(self.take_dead());
     }
 
     /// Maps `key` to `value`; returns the previous value for that object.
     pub fn insert(&mut self, key: &Gc<T>, value: V) -> Option<V> {
-        self.purge();
-        if let Some((weak, old)) = self.entries.get_mut(&id(key))
-            && refers_to(weak, key)
+        let dead = self.take_dead();
+        let id = id(key);
+        let entries = self.entries_mut();
+        if let Some(entry) = entries.get_mut(&id)
+            && refers_to(&entry.key, key)
         {
-            return Some(std::mem::replace(old, value));
+            let old = std::mem::replace(&mut entry.value, value);
+            drop(dead);
+            return Some(old);
         }
-        let weak = self.deaths.watch(key, id(key));
+        // A cell allocation: no collection, no user code.
+        let weak = self.table().deaths.watch(key, id);
+        let entry = KeyEntry {
+            key: weak,
+            value,
+            followed: Cell::new(0),
+        };
         // An entry left at this address belongs to a dead object that lived
         // there before: its value is not `key`'s previous value.
-        let _dead = self.entries.insert(id(key), (weak, value));
+        let stale = self.entries_mut().insert(id, entry);
+        drop((dead, stale));
         None
     }
 
     /// The value for `key`'s object.
     pub fn get(&self, key: &Gc<T>) -> Option<&V> {
-        let (weak, value) = self.entries.get(&id(key))?;
-        refers_to(weak, key).then_some(value)
+        let entry = self.entries().get(&id(key))?;
+        refers_to(&entry.key, key).then_some(&entry.value)
     }
 
     /// Removes the entry for `key`'s object, returning its value.
     pub fn remove(&mut self, key: &Gc<T>) -> Option<V> {
-        self.purge();
+        let dead = self.take_dead();
         if !self.contains_key(key) {
+            drop(dead);
             return None;
         }
-        self.deaths.forget_live();
-        self.entries.remove(&id(key)).map(|(_, v)| v)
+        self.table().deaths.forget_live();
+        let entry = self.entries_mut().remove(&id(key));
+        drop(dead);
+        entry.map(|e| e.value)
     }
 
     /// Whether `key`'s object has an entry.
@@ -494,15 +633,103 @@ impl<T: 'static, V> WeakKeyMap<T, V> {
 
     /// Removes every entry.
     pub fn clear(&mut self) {
-        self.entries.clear();
-        self.deaths.reset();
+        let all: Vec<KeyEntry<T, V>> = self.entries_mut().drain().map(|(_, e)| e).collect();
+        // Dropping a value may kill a key whose entry is still in `all`, and
+        // its callback counts it: reset the counts only afterwards.
+        drop(all);
+        self.table().deaths.reset();
     }
 
     /// The entries whose key is alive, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (Gc<T>, &V)> + '_ {
-        self.entries
+        self.entries()
             .values()
-            .filter_map(|(w, v)| Some((w.upgrade()?, v)))
+            .filter_map(|e| Some((e.key.upgrade()?, &e.value)))
+    }
+}
+
+impl<T: 'static, V: Trace> WeakKeyMap<T, V> {
+    /// An empty map whose values the collector sees wherever the map lives,
+    /// so that a value never keeps its own key alive even when the map is a
+    /// local or a static (see [the type's docs](WeakKeyMap#ephemerons-a-value-never-keeps-its-own-key-alive)).
+    /// A map inside the heap needs no such constructor.
+    ///
+    /// ```
+    /// use gc_core::weakref::WeakKeyMap;
+    /// use gc_core::{Gc, Trace};
+    ///
+    /// #[derive(Trace)]
+    /// struct Node {
+    ///     next: Option<Gc<Node>>,
+    /// }
+    ///
+    /// let mut parents: WeakKeyMap<Node, Gc<Node>> = WeakKeyMap::traced();
+    /// let node = Gc::new(Node { next: None });
+    /// parents.insert(&node, node.clone()); // the value is the key itself
+    /// let weak = Gc::downgrade(&node);
+    /// drop(node);
+    /// gc_core::collect();
+    /// assert!(parents.is_empty());
+    /// parents.purge();
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn traced() -> Self {
+        let map = Self::new();
+        map.register();
+        map
+    }
+
+    /// Lists the table with the heap, so that collections trace its values
+    /// themselves (`collector::ephemerons`).
+    fn register(&self) {
+        let head = &self.table().head;
+        if head.is_registered() {
+            return;
+        }
+        let Some(heap) = heap() else {
+            return; // the thread is exiting: no more collections
+        };
+        head.entries.set(Some(entries_of::<T, V>));
+        heap.register_table(self.table.cast());
+    }
+}
+
+/// The `entries` entry of a `KeyTable<T, V>`'s head.
+///
+/// # Safety
+///
+/// `table` is the head of a live `KeyTable<T, V>` (the registry's pointer,
+/// derived from the whole box), and no `&mut` to its entries is alive.
+unsafe fn entries_of<T: 'static, V: Trace>(
+    table: NonNull<EphemeronTable>,
+    visit: &mut dyn FnMut(EntryView<'_>),
+) {
+    // SAFETY: `head` is the first field of the `repr(C)` table (caller).
+    let table = unsafe { table.cast::<KeyTable<T, V>>().as_ref() };
+    // SAFETY: no `&mut` to the entries is alive (caller).
+    let entries = unsafe { &*table.entries.get() };
+    for entry in entries.values() {
+        visit(EntryView {
+            // SAFETY: the entry's `Weak` keeps its cell allocated while the
+            // view is used.
+            key: unsafe { WeakCell::of_handle(entry.key.cell) },
+            followed: &entry.followed,
+            trace_value: &|tracer| entry.value.trace(&mut Erased(tracer)),
+        });
+    }
+}
+
+impl<T: 'static, V> Drop for WeakKeyMap<T, V> {
+    fn drop(&mut self) {
+        if self.table().head.is_registered()
+            && let Some(heap) = heap()
+        {
+            heap.deregister_table(&self.table().head);
+        }
+        // SAFETY: allocated by `Box` in `new` and freed only here; it left
+        // the registry, so the collector no longer reads it. Dropping the
+        // values may run user code, which sees a map-less table no more.
+        drop(unsafe { Box::from_raw(self.table.as_ptr()) });
     }
 }
 
@@ -577,15 +804,22 @@ unsafe impl<K: Eq + Hash + Trace + 'static, T: 'static> Trace for WeakValueMap<K
     }
 }
 
-// SAFETY: keys are weak edges; values are owned and traced once each.
+// SAFETY: keys are weak edges; values are owned and traced once each, as
+// strong edges by every tracer but the collector's, which traces them itself
+// through the registry (`collector::ephemerons`), once per pass. Registering
+// the table allocates, but runs no user code and touches no `Gc`.
 unsafe impl<T: 'static, W: Trace> Trace for WeakKeyMap<T, W> {
     fn trace<V: Tracer>(&self, tracer: &mut V) {
-        for (i, (weak, value)) in self.entries.values().enumerate() {
-            tracer.index(i, |t| {
-                t.field("key", |t| weak.trace(t));
-                t.field("value", |t| value.trace(t));
-            });
+        self.register();
+        let entries = self.entries();
+        for (i, entry) in entries.values().enumerate() {
+            tracer.index(i, |t| t.field("key", |t| entry.key.trace(t)));
         }
+        tracer.__ephemeron_table(&self.table().head, |t| {
+            for (i, entry) in entries.values().enumerate() {
+                t.index(i, |t| t.field("value", |t| entry.value.trace(t)));
+            }
+        });
     }
 }
 

@@ -149,7 +149,7 @@ fn collect_main(heap: &Heap, generation: usize) -> Outcome {
 
     // Which objects are unreachable?
     let (examined, survivors) =
-        deduce_unreachable(young, &heap.unreachable, generation, target as u32);
+        deduce_unreachable(heap, young, &heap.unreachable, generation, target as u32);
     promote_survivors(heap, generation, survivors);
     #[cfg(debug_assertions)]
     {

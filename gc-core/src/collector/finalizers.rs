@@ -4,7 +4,8 @@
 //! `gc.garbage`) and PEP 442's (`finalize_garbage`,
 //! `handle_resurrected_objects`), plus `SAVEALL`'s `save_garbage`.
 
-use super::reachability::{move_unreachable, subtract_refs};
+use super::ephemerons::{Follow, Roots, subtract_tables};
+use super::reachability::{SubtractRefs, Tables, move_unreachable, subtract_refs};
 use super::teardown::release_to_old;
 use crate::heap::Heap;
 use crate::layout::list::{RepairOnUnwind, init_gc_refs, subtract_gc_ref};
@@ -91,6 +92,7 @@ pub(crate) fn handle_resurrected_objects(heap: &Heap, old: &Link, target: u32) -
     // `gc_refs` in its `prev` words; a panicking `Trace` impl leaves it to
     // the driver's guard, well linked again.
     let repair = RepairOnUnwind(unreachable);
+    let epoch = heap.begin_table_pass();
     for h in unreachable.iter() {
         // SAFETY: on a list: allocated, with a link.
         unsafe {
@@ -100,7 +102,15 @@ pub(crate) fn handle_resurrected_objects(heap: &Heap, old: &Link, target: u32) -
         }
     }
     subtract_refs(unreachable);
-    let resurrected = move_unreachable(unreachable, still_unreachable, target);
+    // A map owned by the garbage counts its values' references too; they
+    // are strong again here: the ephemeron decision was the collection's.
+    subtract_tables(heap, epoch, Roots::None, SubtractRefs::COLLECTING_ONLY);
+    let tables = Tables {
+        epoch,
+        roots: Roots::None,
+        follow: Follow::All,
+    };
+    let resurrected = move_unreachable(heap, unreachable, still_unreachable, target, tables);
     std::mem::forget(repair);
     // What is left on `unreachable` was resurrected.
     release_to_old(unreachable, old, target, true);

@@ -9,6 +9,7 @@
 //! | `schedule` | when to collect: `_PyObject_GC_Link`, `gc_collect_generations`, the 25% rule |
 //! | `driver` | `gc_collect_with_callback`, `gc_collect_main`: the re-entrancy guard, the phase order, the panic guards, counts and stats |
 //! | `reachability` | `deduce_unreachable`: `update_refs`, `subtract_refs` (`visit_decref`), `move_unreachable` (`visit_reachable`); and `count_internal_refs`, the same counting for the tools |
+//! | `ephemerons` | weak-key maps' values (no CPython counterpart): `subtract_tables` after `subtract_refs`, `follow_tables` to the fixpoint inside `move_unreachable`, `kill_unreachable_keys` |
 //! | `finalizers` | `move_legacy_finalizers`, `move_legacy_finalizer_reachable`, `handle_legacy_finalizers` (Python 2.7); `finalize_garbage`, `handle_resurrected_objects` (PEP 442) |
 //! | `teardown` | `handle_weakrefs`, `delete_garbage`, and the survivors' merge into the older generation |
 //! | `debug` | the `DEBUG_STATS`/`COLLECTABLE`/`UNCOLLECTABLE` lines |
@@ -30,6 +31,11 @@
 //!    variables, globals, older generations and untracked objects.
 //! 3. `move_unreachable`: objects with `gc_refs > 0` are roots; everything
 //!    they reach is reachable too. The rest is garbage.
+//!
+//! Weak-key maps (`weakref::WeakKeyMap`) add ephemerons to steps 2 and 3:
+//! their values' edges are subtracted, then followed only once the entry's
+//! key is reachable, to a fixpoint; an entry whose key is still unreachable
+//! then is killed (see `ephemerons`).
 //!
 //! A `RefCell` that is mutably borrowed while the collector runs is not
 //! traced (its `Trace` skips it in every phase), so the objects it holds are
@@ -85,6 +91,7 @@
 //! |---|---|---|---|---|
 //! | collection callbacks (`Start`) | before phase 1 | anything | no collection state yet | nothing to protect |
 //! | `Trace` impls | phases 1-3, the finalizer walks, `mark_trash`, the PEP 442 re-check | only `self` (contract rules 3-4) | `COLLECTING`, maybe `UNREACHABLE` | a panic is caught by `RestoreOnUnwind` (phases 1-3) or `ScratchGuard` (later), which put every object back on a generation with no collection state and release the holds of the policy the collection started with |
+//! | a weak-key map's own callback (`ephemerons::kill_unreachable_keys`) | phase 3, at the ephemeron fixpoint | the map's live count and dead queue only: the crate's closure, no user code | `COLLECTING`, `UNREACHABLE` | the cell is cleared and unlisted first; the entry's value is then followed, so nothing it refers to is torn down while the map may lend it out |
 //! | weak callbacks (`handle_weakrefs`) | after the garbage's `Weak`s are cleared | live objects only: the garbage's `Weak`s no longer upgrade, and a callback owning a strong handle would have made its object reachable | `DYING` (default), held (PEP 442) or kept (`SAVEALL`); values live | a callback whose `Weak` is owned by the garbage (in the trash: `lifecycle::weakrefs::begin_trash_epoch`) waits for the end of the collection; panics are kept for later |
 //! | trash callbacks (`lifecycle::weakrefs::run_trash_callbacks`) | after the teardown | anything | none left | a callback runs only if its `Weak` survived with its owner (`SAVEALL`, resurrection); the others are cancelled |
 //! | finalizers (PEP 442) | after `handle_weakrefs` | the garbage, through `self` | held: strong count + 1, values live | afterwards `handle_resurrected_objects` recomputes reachability without the holds; new `Weak`s to the garbage are cleared by `delete_garbage` before anything is dropped |
@@ -102,6 +109,7 @@
 
 mod debug;
 mod driver;
+mod ephemerons;
 mod finalizers;
 mod reachability;
 mod schedule;

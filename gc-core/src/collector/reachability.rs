@@ -6,6 +6,7 @@
 
 use std::ptr::NonNull;
 
+use super::ephemerons::{Follow, Roots, follow_tables, kill_unreachable_keys, subtract_tables};
 use crate::heap::{Heap, Lists, heap};
 use crate::layout::list::{
     GC_REFS_PINNED, Scan, gc_refs, init_gc_refs, set_gc_refs, subtract_gc_ref,
@@ -17,16 +18,38 @@ use crate::trace::{TraceValue, impl_collector_tracer};
 /// on it) and the unreachable objects (moved to `unreachable`). Returns the
 /// number of objects examined and the number of survivors.
 pub(super) fn deduce_unreachable(
+    heap: &Heap,
     young: &Link,
     unreachable: &Link,
     generation: usize,
     target: u32,
 ) -> (usize, usize) {
     let restore = RestoreOnUnwind { young, unreachable };
+    let epoch = heap.begin_table_pass();
     let examined = update_and_subtract_refs(young, generation as u32);
-    let survivors = move_unreachable(young, unreachable, target);
+    subtract_tables(heap, epoch, Roots::Unowned, generation as u32 + 1);
+    let tables = Tables {
+        epoch,
+        roots: Roots::Unowned,
+        follow: Follow::ReachableKeys,
+    };
+    let survivors = move_unreachable(heap, young, unreachable, target, tables);
     std::mem::forget(restore);
     (examined, survivors)
+}
+
+/// How [`move_unreachable`] treats the ephemeron tables' values
+/// (`collector::ephemerons`).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Tables {
+    /// The pass, as begun by `Heap::begin_table_pass` before the
+    /// subtraction.
+    pub(super) epoch: u64,
+    /// Which tables are reachable without an object reaching them.
+    pub(super) roots: Roots,
+    /// `ReachableKeys` for a collection (ephemerons, then the dead keys are
+    /// killed and every value followed); `All` for the PEP 442 re-check.
+    pub(super) follow: Follow,
 }
 
 /// Phase 1. Before: no object of `young` is `COLLECTING`. After: each is
@@ -93,7 +116,7 @@ pub(crate) struct SubtractRefs {
     /// members of the collected generation, initialised on first touch.
     /// [`SubtractRefs::COLLECTING_ONLY`] disables that: only targets already
     /// `COLLECTING` count.
-    young_limit: u32,
+    pub(super) young_limit: u32,
 }
 
 impl SubtractRefs {
@@ -118,6 +141,12 @@ impl_collector_tracer!(SubtractRefs, |this, child| {
     }
     // SAFETY: `COLLECTING`: tracked, with `gc_refs` in its `prev`.
     unsafe { subtract_gc_ref(child) };
+}, tables: |table| {
+    // Its values are subtracted by `subtract_tables`; an object being
+    // examined owns it, so it is reachable only if that object is.
+    if let Some(heap) = heap() {
+        table.owned.set(heap.table_epoch.get());
+    }
 });
 
 /// The `subtract_refs` entry of `GcBox<T>`'s vtable.
@@ -146,39 +175,74 @@ pub(crate) unsafe fn subtract_refs_of<T: ?Sized + Stored + TraceValue>(
 /// may still reach it. When the walk ends, whatever is on `unreachable` is
 /// reachable from nothing outside `young`.
 ///
+/// When the walk runs out, the ephemeron tables' values are followed
+/// (`ephemerons::follow_tables`) and the walk resumes over what they
+/// reached, until the fixpoint; then the entries whose key is unreachable
+/// are killed and their values followed too (`tables.follow`).
+///
 /// Precondition: every object of `young` holds `gc_refs` in its `prev`
-/// (phases 1 and 2); `unreachable` is well linked. Postcondition: both
-/// lists are well linked.
+/// (phases 1 and 2, and `subtract_tables` for the pass `tables.epoch`);
+/// `unreachable` is well linked. Postcondition: both lists are well linked.
 ///
 /// Returns the number of reachable objects.
-pub(crate) fn move_unreachable(young: &Link, unreachable: &Link, target: u32) -> usize {
+pub(super) fn move_unreachable(
+    heap: &Heap,
+    young: &Link,
+    unreachable: &Link,
+    target: u32,
+    tables: Tables,
+) -> usize {
     let young_ptr = NonNull::from(young);
     let mut survivors = 0;
     let mut scan = Scan::new(young);
-    while let Some(h) = scan.current() {
-        // SAFETY: objects on a list are allocated.
-        let header = unsafe { header_ref(h) };
-        // SAFETY: not yet scanned, so `gc_refs` is in its `prev`.
-        if unsafe { gc_refs(h) } > 0 {
-            // SAFETY: `h` is live with a live value; the vtable matches.
-            unsafe { (header.vtable().visit_reachable)(h, young_ptr) };
-            header.mark_scanned(target);
-            survivors += 1;
-            // SAFETY: `h` is the current object.
-            unsafe { scan.keep() };
-        } else {
-            header.set(flags::UNREACHABLE);
-            // SAFETY: `h` is the current object; `unreachable` is another
-            // well-linked list.
-            unsafe { scan.take_to(unreachable) };
+    let mut follow = tables.follow;
+    loop {
+        while let Some(h) = scan.current() {
+            // SAFETY: objects on a list are allocated.
+            let header = unsafe { header_ref(h) };
+            // SAFETY: not yet scanned, so `gc_refs` is in its `prev`.
+            if unsafe { gc_refs(h) } > 0 {
+                // SAFETY: `h` is live with a live value; the vtable matches.
+                unsafe { (header.vtable().visit_reachable)(h, young_ptr) };
+                header.mark_scanned(target);
+                survivors += 1;
+                // SAFETY: `h` is the current object.
+                unsafe { scan.keep() };
+            } else {
+                header.set(flags::UNREACHABLE);
+                // SAFETY: `h` is the current object; `unreachable` is another
+                // well-linked list.
+                unsafe { scan.take_to(unreachable) };
+            }
         }
+        if heap.tables.borrow().is_empty() {
+            break;
+        }
+        if follow_tables(heap, tables.epoch, tables.roots, follow, young_ptr) {
+            // SAFETY: the scan has run out; the follow appended to `young`.
+            unsafe { scan.resume() };
+            continue;
+        }
+        if follow == Follow::All {
+            break;
+        }
+        // The ephemeron fixpoint: what was not followed has a dead key.
+        kill_unreachable_keys(heap, tables.epoch, tables.roots);
+        follow = Follow::All;
     }
     survivors
 }
 
 /// Marks the targets of a reachable object reachable.
-struct VisitReachable {
+pub(super) struct VisitReachable {
     young: NonNull<Link>,
+}
+
+impl VisitReachable {
+    /// A visitor for the walk over `young` (see [`move_unreachable`]).
+    pub(super) fn new(young: NonNull<Link>) -> Self {
+        VisitReachable { young }
+    }
 }
 
 impl_collector_tracer!(VisitReachable, |this, child| {
@@ -203,6 +267,11 @@ impl_collector_tracer!(VisitReachable, |this, child| {
         // Not scanned yet: scanning will treat it as reachable.
         // SAFETY: as above.
         unsafe { set_gc_refs(child, 1) };
+    }
+}, tables: |table| {
+    // Reachable now: `follow_tables` follows its values.
+    if let Some(heap) = heap() {
+        table.reached.set(heap.table_epoch.get());
     }
 });
 
@@ -271,12 +340,16 @@ pub(crate) fn count_internal_refs(
     }
     heap.collecting.set(true);
     let guard = PassGuard { heap, which };
+    let epoch = heap.begin_table_pass();
     for list in heap.lists(which) {
         update_refs(list);
     }
     for list in heap.lists(which) {
         subtract_refs(list);
     }
+    // The maps inside the heap count their values' references; a map
+    // outside it (a local, a static) holds them from outside.
+    subtract_tables(heap, epoch, Roots::None, SubtractRefs::COLLECTING_ONLY);
     // Read and clear in one walk; the guard only runs on a panic.
     heap.for_each(which, |h, header| {
         // SAFETY: on a list, with `gc_refs` in its `prev` (`update_refs`).

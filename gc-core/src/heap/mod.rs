@@ -21,11 +21,12 @@
 use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::io::Write;
-use std::ptr;
+use std::ptr::{self, NonNull};
 
 use crate::layout::list::forget_links;
 use crate::layout::{GcHeader, HeaderPtr, Link, WeakCell, flags, header_ref};
 use crate::lifecycle::StrongRef;
+use crate::trace::EphemeronTable;
 
 pub(crate) mod callbacks;
 pub(crate) mod generations;
@@ -94,6 +95,15 @@ pub(crate) struct Heap {
     pub(crate) trash_callbacks: RefCell<Vec<*const WeakCell>>,
     /// `Object` handles beyond the 65,535 a header counts, by object id.
     pub(crate) object_overflow: RefCell<std::collections::HashMap<usize, usize>>,
+    /// The ephemeron tables (weak-key maps) whose values the collector
+    /// traces itself (`trace::EphemeronTable`). A table is listed from the
+    /// first time its map is traced until the map is dropped; its `slot` is
+    /// its index here.
+    pub(crate) tables: RefCell<Vec<NonNull<EphemeronTable>>>,
+    /// Numbers the passes over the tables (a collection, its PEP 442
+    /// re-check, a tools' counting pass), so that a table's and an entry's
+    /// marks need no clearing: a mark is valid for the pass it names.
+    pub(crate) table_epoch: Cell<u64>,
 }
 
 /// Which of the heap's lists a walk covers (see [`Heap::lists`]).
@@ -141,6 +151,8 @@ impl Heap {
             pending_panic: RefCell::new(None),
             trash_callbacks: RefCell::new(Vec::new()),
             object_overflow: RefCell::new(std::collections::HashMap::new()),
+            tables: RefCell::new(Vec::new()),
+            table_epoch: Cell::new(0),
         })
     }
 
@@ -182,6 +194,50 @@ impl Heap {
                 f(h, unsafe { header_ref(h) });
             }
         }
+    }
+
+    /// Lists `table` in the registry, if it is not listed yet. The pointer
+    /// is derived from the table's whole allocation, which the collector
+    /// reads through it.
+    pub(crate) fn register_table(&self, table: NonNull<EphemeronTable>) {
+        // SAFETY: the caller's table is live.
+        let head = unsafe { table.as_ref() };
+        if head.is_registered() {
+            return;
+        }
+        let mut tables = self.tables.borrow_mut();
+        head.slot.set(tables.len());
+        tables.push(table);
+    }
+
+    /// Unlists `table` (its map is being dropped).
+    pub(crate) fn deregister_table(&self, table: &EphemeronTable) {
+        let slot = table.slot.replace(usize::MAX);
+        if slot == usize::MAX {
+            return;
+        }
+        let mut tables = self.tables.borrow_mut();
+        debug_assert!(std::ptr::eq(tables[slot].as_ptr(), table));
+        tables.swap_remove(slot);
+        if let Some(moved) = tables.get(slot) {
+            // SAFETY: listed tables are live (a map unlists its table before
+            // freeing it).
+            unsafe { moved.as_ref() }.slot.set(slot);
+        }
+    }
+
+    /// The table at `slot`, if any. Callers walk the registry by index,
+    /// re-reading it each time, because tracing a table's values may list
+    /// another table.
+    pub(crate) fn table(&self, slot: usize) -> Option<NonNull<EphemeronTable>> {
+        self.tables.borrow().get(slot).copied()
+    }
+
+    /// Starts a new pass over the tables and returns its number.
+    pub(crate) fn begin_table_pass(&self) -> u64 {
+        let epoch = self.table_epoch.get() + 1;
+        self.table_epoch.set(epoch);
+        epoch
     }
 
     /// Keeps the first panic of a collection; later ones are dropped with

@@ -376,6 +376,19 @@ impl<'a> Scan<'a> {
         self.cur = node.next.get();
     }
 
+    /// Resumes a scan that has run out ([`Scan::current`] is `None`) over
+    /// the objects appended to the list since.
+    ///
+    /// # Safety
+    ///
+    /// The last kept object (or the head) is still on the list.
+    #[inline]
+    pub(crate) unsafe fn resume(&mut self) {
+        // SAFETY: the last kept node is live (caller); its `next` is the
+        // first object appended after the scan ran out, or the head.
+        self.cur = unsafe { (*self.prev).next.get() };
+    }
+
     /// Moves the current object to the tail of `to` and moves on.
     ///
     /// # Safety

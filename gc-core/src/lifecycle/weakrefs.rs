@@ -198,6 +198,27 @@ pub(crate) fn clear_weakrefs(header: &GcHeader, pending: &mut PendingCallbacks) 
     }
 }
 
+/// Clears one cell ahead of its object's death and runs its callback at
+/// once: the key cell of a weak-key map's entry that a collection found
+/// reachable only through the maps' own values (`collector::ephemerons`).
+/// The cell stops upgrading and leaves the object's list; the object itself
+/// lives on until the map drops the entry's value.
+///
+/// # Safety
+///
+/// `cell` is live, and its callback, if any, is a weak collection's own
+/// bookkeeping (`weakref::Deaths::watch`), which runs no user code: it is
+/// called in the middle of a collection's reachability phase.
+pub(crate) unsafe fn kill_cell(cell: &WeakCell) {
+    if let Some(h) = cell.target.take() {
+        // SAFETY: a cell's target is live until the cell is cleared.
+        unlist(unsafe { header_ref(h) }, cell);
+    }
+    if let Some(callback) = cell.take_callback() {
+        callback();
+    }
+}
+
 /// Decides the callbacks held back by [`clear_weakrefs`] because their
 /// `Weak` was owned by the garbage: once the teardown is over, a `Weak`
 /// whose owner died with the garbage is gone, which cancels its callback

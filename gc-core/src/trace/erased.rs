@@ -5,7 +5,7 @@
 //! `&mut dyn ErasedTracer`, and traces itself with `Erased` inside: one
 //! dynamic call per edge, only for such values.
 
-use super::{Segment, Tracer, sealed};
+use super::{EphemeronTable, Segment, Tracer, sealed};
 use crate::layout::{HeaderPtr, WeakCell};
 
 /// [`Tracer`], object-safe.
@@ -17,6 +17,9 @@ pub trait ErasedTracer {
     fn erased_push(&mut self, segment: Segment);
     fn erased_pop(&mut self);
     fn erased_wants_key_labels(&self) -> bool;
+    /// Shows the tracer an ephemeron table; returns whether it wants the
+    /// values traced (every tracer but the collector's).
+    fn erased_ephemeron_table(&mut self, table: &EphemeronTable) -> bool;
 }
 
 impl<V: Tracer> ErasedTracer for V {
@@ -42,6 +45,12 @@ impl<V: Tracer> ErasedTracer for V {
 
     fn erased_wants_key_labels(&self) -> bool {
         self.__wants_key_labels()
+    }
+
+    fn erased_ephemeron_table(&mut self, table: &EphemeronTable) -> bool {
+        let mut wants_values = false;
+        self.__ephemeron_table(table, |_| wants_values = true);
+        wants_values
     }
 }
 
@@ -86,5 +95,13 @@ impl Tracer for Erased<'_> {
 
     fn __wants_key_labels(&self) -> bool {
         self.0.erased_wants_key_labels()
+    }
+
+    fn __ephemeron_table<F: FnOnce(&mut Self)>(&mut self, table: &EphemeronTable, values: F) {
+        // Forwarded, so that a collector tracer behind the erasure still
+        // sees the table rather than its values.
+        if self.0.erased_ephemeron_table(table) {
+            values(self);
+        }
     }
 }

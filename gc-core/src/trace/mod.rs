@@ -8,11 +8,14 @@
 //! May call: `layout`. Names the handles `Gc` and `Weak` as types (they are
 //! what `Tracer::edge` receives).
 
+mod ephemeron;
 mod erased;
 mod impls;
 mod label;
 
-pub(crate) use erased::Erased;
+pub(crate) use ephemeron::EntryView;
+pub use ephemeron::EphemeronTable;
+pub(crate) use erased::{Erased, ErasedTracer};
 
 pub(crate) use label::{
     Bounded, DynTracer, Edges, Segment, render_label, trace_edges, trace_edges_of,
@@ -507,6 +510,18 @@ pub trait Tracer: sealed::Sealed + Sized {
     #[doc(hidden)]
     #[inline(always)]
     fn __pop_label(&mut self) {}
+
+    /// Receives an ephemeron table (a weak-key map's) and a function that
+    /// traces its values. Every tracer but the collector's traces them as
+    /// ordinary strong edges; the collector marks the table instead and
+    /// traces the values itself, once per pass, only while the entry's key
+    /// is reachable (`collector::ephemerons`).
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __ephemeron_table<F: FnOnce(&mut Self)>(&mut self, table: &EphemeronTable, values: F) {
+        let _ = table;
+        values(self);
+    }
 }
 
 /// A finalizer, Python's `__del__`: cleanup logic that runs exactly once per
@@ -612,6 +627,27 @@ macro_rules! impl_collector_tracer {
             fn __edge_header(&mut self, $header: $crate::layout::HeaderPtr) {
                 let $this = self;
                 $body
+            }
+        }
+    };
+    // A collector tracer that marks ephemeron tables instead of tracing
+    // their values (`collector::ephemerons`).
+    ($ty:ty, |$this:ident, $header:ident| $body:block,
+     tables: |$table:ident| $table_body:block) => {
+        impl $crate::trace::sealed_impl::Sealed for $ty {}
+        impl $crate::trace::Tracer for $ty {
+            #[inline(always)]
+            fn __edge_header(&mut self, $header: $crate::layout::HeaderPtr) {
+                let $this = self;
+                $body
+            }
+
+            fn __ephemeron_table<F: FnOnce(&mut Self)>(
+                &mut self,
+                $table: &$crate::trace::EphemeronTable,
+                _values: F,
+            ) {
+                $table_body
             }
         }
     };
