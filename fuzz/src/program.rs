@@ -27,7 +27,7 @@
 //! | 8 upgrade any | `k` (index into every node made this run), dst slot | `Weak::upgrade`, garbage too |
 //! | 9 WeakSet | holder, member, `s` (insert/remove/clear/len/contains/iter) | `WeakSet<Plain>` field |
 //! | 10 WeakValueMap | holder, value, `s` (insert/get/remove/clear/len/iter, key (s>>3)%4) | `WeakValueMap<u8, Fin>` field |
-//! | 11 WeakKeyMap | holder, key, `s` (insert/get/remove/clear/len/iter) | `WeakKeyMap<Plain, u32>` field |
+//! | 11 WeakKeyMap | holder, key, `s` (insert/get/remove/clear/len/iter), `v` (v%4: no value / the key itself / root slot `v >> 2`'s node) | `WeakKeyMap<Plain, Option<Ref>>` field: ephemerons (a value that refers to its key does not keep it; the collector kills such entries and the map drops their values at its next `&mut` call) |
 //! | 12 finalize | `s` (s%4: new `weakref::finalize(slot (s>>2), script)` / detach / call / alive) | |
 //! | 13 collect | | `collect()` |
 //! | 14 collect gen | `g` | `collect_generation(g % 3)` |
@@ -187,7 +187,7 @@ trait Fields {
     fn weak(&self) -> &RefCell<WRef>;
     fn wset(&self) -> &RefCell<WeakSet<Plain>>;
     fn wvmap(&self) -> &RefCell<WeakValueMap<u8, Fin>>;
-    fn wkmap(&self) -> &RefCell<WeakKeyMap<Plain, u32>>;
+    fn wkmap(&self) -> &RefCell<WeakKeyMap<Plain, Option<Ref>>>;
 }
 
 macro_rules! node_type {
@@ -210,7 +210,7 @@ macro_rules! node_type {
             weak: RefCell<WRef>,
             wset: RefCell<WeakSet<Plain>>,
             wvmap: RefCell<WeakValueMap<u8, Fin>>,
-            wkmap: RefCell<WeakKeyMap<Plain, u32>>,
+            wkmap: RefCell<WeakKeyMap<Plain, Option<Ref>>>,
             fin_script: Vec<u8>,
             #[gc(skip)]
             #[allow(dead_code)]
@@ -242,7 +242,7 @@ macro_rules! node_type {
             fn weak(&self) -> &RefCell<WRef> { &self.weak }
             fn wset(&self) -> &RefCell<WeakSet<Plain>> { &self.wset }
             fn wvmap(&self) -> &RefCell<WeakValueMap<u8, Fin>> { &self.wvmap }
-            fn wkmap(&self) -> &RefCell<WeakKeyMap<Plain, u32>> { &self.wkmap }
+            fn wkmap(&self) -> &RefCell<WeakKeyMap<Plain, Option<Ref>>> { &self.wkmap }
         }
     };
 }
@@ -380,6 +380,10 @@ struct NodeModel {
     vec: Vec<u32>,
     map: BTreeMap<u8, u32>,
     opt: Option<u32>,
+    /// The targets of the values in the node's `WeakKeyMap`, dead entries
+    /// included (the map owns a dead entry's value until its next `&mut`
+    /// call). Only op 11 changes them; it copies them from the real map.
+    wk: Vec<u32>,
 }
 
 impl NodeModel {
@@ -389,6 +393,7 @@ impl NodeModel {
             .copied()
             .chain(self.map.values().copied())
             .chain(self.opt)
+            .chain(self.wk.iter().copied())
     }
 }
 
@@ -484,6 +489,28 @@ fn note_orphans() {
             .collect();
         m.orphaned.extend(lost);
     });
+}
+
+/// The nodes the values of `node`'s `WeakKeyMap` hold, dead entries
+/// included, read through the labelled edges (the map's `Trace` reports
+/// every entry's value).
+fn wk_value_refs(node: &Ref) -> Vec<Ref> {
+    let object = match node {
+        Ref::P(g) => Gc::to_object(g),
+        Ref::F(g) => Gc::to_object(g),
+    };
+    object
+        .edges()
+        .iter()
+        .filter(|(label, _)| label.starts_with("wkmap") && label.contains("value"))
+        .filter_map(|(_, o)| Ref::from_object(o))
+        .collect()
+}
+
+fn wk_targets(node: &Ref) -> Vec<u32> {
+    let mut ids: Vec<u32> = wk_value_refs(node).iter().map(Ref::id).collect();
+    ids.sort_unstable();
+    ids
 }
 
 fn root(k: u8) -> Option<Ref> {
@@ -1088,25 +1115,45 @@ fn step(r: &mut Reader<'_>, op: u8) {
             drop(out);
         }
         11 => {
-            let (a, b, s) = (r.byte(), r.byte(), r.byte());
+            let (a, b, s, v) = (r.byte(), r.byte(), r.byte(), r.byte());
             let (Some(holder), Some(Ref::P(key))) = (root(a), root(b)) else {
                 return;
+            };
+            // The value: none, the key itself (the ephemeron case), or a
+            // root slot's node.
+            let value = match v % 4 {
+                0 => None,
+                1 => Some(Ref::P(key.clone())),
+                _ => root(v >> 2),
             };
             let Ok(mut map) = holder.fields().wkmap().try_borrow_mut() else {
                 return;
             };
-            match s % 6 {
-                0 => drop(map.insert(&key, s as u32)),
-                1 => drop(map.get(&key).copied()),
-                2 => drop(map.remove(&key)),
-                3 => map.clear(),
-                4 => drop((map.len(), map.contains_key(&key))),
+            let out = match s % 6 {
+                0 => map.insert(&key, value).flatten(),
+                1 => map.get(&key).cloned().flatten(),
+                2 => map.remove(&key).flatten(),
+                3 => {
+                    map.clear();
+                    None
+                }
+                4 => {
+                    let _ = (map.len(), map.contains_key(&key));
+                    None
+                }
                 _ => {
                     let keys: Vec<Gc<Plain>> = map.iter().map(|(k, _)| k).collect();
                     drop(map);
                     drop(keys);
+                    return;
                 }
-            }
+            };
+            drop(map);
+            drop((key, out));
+            // Only this op changes what the map's values hold: copy it.
+            let wk = wk_targets(&holder);
+            with_model(|m| m.nodes.entry(holder.id()).or_default().wk = wk);
+            note_orphans();
         }
         12 => {
             let s = r.byte();
@@ -1333,6 +1380,17 @@ fn check_inner(when: &str) {
             }
             Err(_) => fail(&format!("{when}: node {id} opt still borrowed")),
         }
+        let wk = wk_value_refs(&r);
+        let mut wk_ids: Vec<u32> = wk.iter().map(Ref::id).collect();
+        wk_ids.sort_unstable();
+        let mut model_wk = model.wk.clone();
+        model_wk.sort_unstable();
+        if wk_ids != model_wk {
+            fail(&format!(
+                "{when}: node {id} WeakKeyMap values hold {wk_ids:?}, the model says {model_wk:?}"
+            ));
+        }
+        queue.extend(wk);
         if let Ok(w) = n.weak().try_borrow() {
             drop(w.upgrade());
         }

@@ -149,6 +149,11 @@
 //!   value (CPython 3.11+ counts the same; 2.7 counted the dicts too).
 //! - Weak collections reclaim a dead entry's storage at the next `&mut`
 //!   call rather than at once; see [`weakref`].
+//! - A [`WeakKeyMap`](weakref::WeakKeyMap) value that refers to its own key
+//!   does not keep it alive: values are ephemerons, as in JavaScript's
+//!   `WeakMap`, where CPython's `WeakKeyDictionary` leaks both. This needs a
+//!   tracked key type, and a map inside the heap or made with
+//!   [`WeakKeyMap::traced`](weakref::WeakKeyMap::traced).
 //! - The debug writer receives a collection's lines (same text, same
 //!   order) once that collection is over, not while it runs: CPython's
 //!   `sys.stderr` could reach the garbage through a weak reference and keep

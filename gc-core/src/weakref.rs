@@ -727,9 +727,14 @@ impl<T: 'static, V> Drop for WeakKeyMap<T, V> {
             heap.deregister_table(&self.table().head);
         }
         // SAFETY: allocated by `Box` in `new` and freed only here; it left
-        // the registry, so the collector no longer reads it. Dropping the
-        // values may run user code, which sees a map-less table no more.
-        drop(unsafe { Box::from_raw(self.table.as_ptr()) });
+        // the registry, so the collector no longer reads it.
+        let table = unsafe { Box::from_raw(self.table.as_ptr()) };
+        // The values go last, from a `Vec`: dropping one may run user code
+        // that panics, and a slice's drop goes on past a panic where a
+        // `HashMap`'s stops and leaks the rest.
+        let KeyTable { entries, .. } = *table;
+        let entries: Vec<KeyEntry<T, V>> = entries.into_inner().into_values().collect();
+        drop(entries);
     }
 }
 

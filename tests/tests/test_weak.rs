@@ -481,3 +481,93 @@ fn weak_value_map_lookups_take_borrowed_keys() {
     by_path.insert(vec![1, 2].into_boxed_slice(), &v);
     assert_eq!(by_path.get(&[1u8, 2][..]).as_deref(), Some(&3));
 }
+
+// ---------------------------------------------------------------------------
+// Ephemerons: a `WeakKeyMap` value never keeps its own key alive.
+
+#[derive(Trace)]
+struct Registry {
+    meta: RefCell<WeakKeyMap<Node, Gc<Node>>>,
+}
+
+/// The map lives in an old object that a young collection does not
+/// examine: the table is a root of that collection, and the key, young and
+/// held only by its own value, is still found dead.
+#[test]
+fn a_young_collection_kills_a_self_referring_key_of_an_old_map() {
+    gc::collect();
+    let registry = Gc::new(Registry {
+        meta: RefCell::new(WeakKeyMap::new()),
+    });
+    gc::collect(); // the registry is old now, and its map registered
+    assert_eq!(gc::get_count().0, 0);
+    let key = node("key");
+    registry.meta.borrow_mut().insert(&key, key.clone());
+    let weak = Gc::downgrade(&key);
+    drop(key);
+    gc::collect_generation(0);
+    assert!(registry.meta.borrow().is_empty(), "the entry died");
+    assert!(weak.upgrade().is_some(), "the value still holds the key");
+    registry.meta.borrow_mut().purge();
+    assert!(weak.upgrade().is_none(), "dropping the value freed the key");
+}
+
+/// A key reachable from outside keeps its entry, and its value keeps what
+/// it refers to, across any number of collections.
+#[test]
+fn a_key_reachable_from_outside_keeps_its_value() {
+    let mut map: WeakKeyMap<Node, Gc<Node>> = WeakKeyMap::traced();
+    let key = node("key");
+    let payload = node("payload");
+    *payload.next.borrow_mut() = Some(key.clone()); // a cycle through the key
+    map.insert(&key, payload.clone());
+    let weak_payload = Gc::downgrade(&payload);
+    drop(payload);
+    for _ in 0..3 {
+        gc::collect();
+    }
+    assert_eq!(map.len(), 1);
+    let value = map.get(&key).expect("the entry lives");
+    assert_eq!(value.name, "payload");
+    assert!(weak_payload.upgrade().is_some());
+    drop(key);
+    gc::collect(); // now the key is held only through the map's value
+    assert!(map.is_empty());
+    map.purge();
+    gc::collect(); // the payload-key cycle is ordinary garbage now
+    assert!(weak_payload.upgrade().is_none());
+}
+
+/// objgraph's roots: the values of a map inside the heap are references
+/// from the heap, those of a map on the stack are held from outside it.
+#[test]
+fn objgraph_sees_heap_map_values_as_internal_and_stack_map_values_as_roots() {
+    use gc_core::objgraph::is_root;
+    let registry = Gc::new(Registry {
+        meta: RefCell::new(WeakKeyMap::new()),
+    });
+    let key = node("key");
+    let in_heap = node("in heap");
+    registry.meta.borrow_mut().insert(&key, in_heap.clone());
+    let mut stack: WeakKeyMap<Node, Gc<Node>> = WeakKeyMap::traced();
+    let on_stack = node("on stack");
+    stack.insert(&key, on_stack.clone());
+    // `Object` handles are introspection's own: `is_root` does not count
+    // them.
+    let (in_heap_gc, on_stack_gc) = (in_heap, on_stack);
+    let in_heap = Gc::to_object(&in_heap_gc);
+    let on_stack = Gc::to_object(&on_stack_gc);
+    drop((in_heap_gc, on_stack_gc));
+    gc::collect(); // registers the registry's map
+    assert!(
+        !is_root(&in_heap),
+        "held by the registry's map, in the heap"
+    );
+    assert!(is_root(&on_stack), "held by a map outside the heap");
+    // `roots()` finds the same in one counting pass, which counts the
+    // values of the maps the heap owns.
+    let roots = gc_core::objgraph::roots();
+    assert!(!roots.contains(&in_heap));
+    assert!(roots.contains(&on_stack));
+    drop((registry, stack, key));
+}
