@@ -2,7 +2,7 @@
 //! `pycore_interp_structs.h` holds it (`GCState`): the generations and
 //! their statistics ([`generations`]), the settings ([`settings`]), the
 //! collection callbacks ([`callbacks`]), the garbage list, the pending
-//! panic, and what happens to all of it when the thread exits. Which lists
+//! panic, heap snapshots' object ids ([`ids`]), and what happens to all of it when the thread exits. Which lists
 //! a heap walk covers is decided here, once ([`Lists`]).
 //!
 //! May call: `layout`, `trace`. Holds values of upper layers only as data
@@ -29,12 +29,14 @@ use crate::lifecycle::StrongRef;
 
 pub(crate) mod callbacks;
 pub(crate) mod generations;
+pub(crate) mod ids;
 pub(crate) mod settings;
 
 pub use callbacks::{CallbackId, CollectionInfo, Phase};
 pub(crate) use callbacks::{Callbacks, invoke_callbacks};
 pub use generations::{CollectionRecord, GenerationStats, PauseStats};
 pub(crate) use generations::{Generation, NUM_GENERATIONS};
+pub(crate) use ids::{SnapshotIds, forget_snapshot_id, snapshot_id};
 pub use settings::{DebugFlags, FinalizerPolicy};
 
 /// Everything the collector knows about one thread's objects. Accessed only
@@ -94,6 +96,8 @@ pub(crate) struct Heap {
     pub(crate) trash_callbacks: RefCell<Vec<*const WeakCell>>,
     /// `Object` handles beyond the 65,535 a header counts, by object id.
     pub(crate) object_overflow: RefCell<std::collections::HashMap<usize, usize>>,
+    /// Heap snapshots' object ids, by address ([`ids`]).
+    pub(crate) snapshot_ids: SnapshotIds,
 }
 
 /// Which of the heap's lists a walk covers (see [`Heap::lists`]).
@@ -141,6 +145,7 @@ impl Heap {
             pending_panic: RefCell::new(None),
             trash_callbacks: RefCell::new(Vec::new()),
             object_overflow: RefCell::new(std::collections::HashMap::new()),
+            snapshot_ids: SnapshotIds::new(),
         })
     }
 
