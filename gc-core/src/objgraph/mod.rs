@@ -109,6 +109,7 @@ mod count;
 mod dot;
 mod graphviz;
 mod roots;
+mod snapshot;
 mod walk;
 
 pub use chain::{
@@ -123,3 +124,4 @@ pub use count::{
 
 pub use dot::{GraphOptions, show_backrefs, show_chain, show_refs};
 pub use roots::{is_root, roots};
+pub use snapshot::{SnapshotStats, heap_snapshot_to, write_heap_snapshot};
