@@ -36,7 +36,7 @@ pub use callbacks::{CallbackId, CollectionInfo, Phase};
 pub(crate) use callbacks::{Callbacks, invoke_callbacks};
 pub use generations::{CollectionRecord, GenerationStats, PauseStats};
 pub(crate) use generations::{Generation, NUM_GENERATIONS};
-pub(crate) use ids::{SnapshotIds, forget_snapshot_id, snapshot_id};
+pub(crate) use ids::{AddrMap, SnapshotIds, forget_snapshot_id, snapshot_id};
 pub use settings::{DebugFlags, FinalizerPolicy};
 
 /// Everything the collector knows about one thread's objects. Accessed only

@@ -73,7 +73,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use super::roots::{exceeds, for_each_root};
-use crate::heap::{Heap, Lists, heap, snapshot_id};
+use crate::heap::{AddrMap, Heap, Lists, heap, snapshot_id};
 use crate::layout::{HeaderPtr, allocation, header_ref, short_type_name, value_ref};
 use crate::trace::{EdgeKind, Segment, trace_kinded_edges, truncate, write_label};
 
@@ -303,7 +303,8 @@ impl Graph {
         // then the leaves as edges reach them.
         let mut objects = Vec::new();
         heap.for_each(Lists::Tracked, |h, _| objects.push(h));
-        let mut numbers: HashMap<usize, u32> = HashMap::with_capacity(objects.len());
+        let mut numbers: AddrMap<u32> = AddrMap::default();
+        numbers.reserve(objects.len());
         for (i, h) in objects.iter().enumerate() {
             numbers.insert(h.as_ptr().addr(), node_number(i + 1));
         }
