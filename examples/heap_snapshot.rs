@@ -100,10 +100,11 @@ fn main() -> std::io::Result<()> {
         "\nTo look at them in Chrome (or Chromium): open DevTools (F12) on any page, \
          Memory tab, \"Load profile...\" (the upload button), and load both files. \
          Select the second and switch the view from Summary to Comparison, compared \
-         with the first: 10 new Entry and 20 new MyBigFatObject objects, none freed. \
-         Click one: its Retainers read `_cache[3] in Module` (or `foo in Entry`, then \
-         `_cache[3] in Module`), back to (GC roots), the thread-local that holds the \
-         module."
+         with the first: 10 new Entry and 20 new MyBigFatObject objects, none freed \
+         (the Module has the same id in both, so it is not new). Click a \
+         MyBigFatObject: its Retainers read `foo in Entry @5`, then \
+         `_cache[0] in Module @3`, the module the thread-local holds, one step from \
+         (GC roots). book/src/images/heap-snapshot-comparison.png shows it."
     );
     println!(
         "memlab reads them too: `node tests/memlab/check.js` does, through \
