@@ -2,7 +2,7 @@
 //! `pycore_interp_structs.h` holds it (`GCState`): the generations and
 //! their statistics ([`generations`]), the settings ([`settings`]), the
 //! collection callbacks ([`callbacks`]), the garbage list, the pending
-//! panic, and what happens to all of it when the thread exits. Which lists
+//! panic, heap snapshots' object ids ([`ids`]), and what happens to all of it when the thread exits. Which lists
 //! a heap walk covers is decided here, once ([`Lists`]).
 //!
 //! May call: `layout`, `trace`. Holds values of upper layers only as data
@@ -30,12 +30,14 @@ use crate::trace::EphemeronTable;
 
 pub(crate) mod callbacks;
 pub(crate) mod generations;
+pub(crate) mod ids;
 pub(crate) mod settings;
 
 pub use callbacks::{CallbackId, CollectionInfo, Phase};
 pub(crate) use callbacks::{Callbacks, invoke_callbacks};
 pub use generations::{CollectionRecord, GenerationStats, PauseStats};
 pub(crate) use generations::{Generation, NUM_GENERATIONS};
+pub(crate) use ids::{AddrMap, SnapshotIds, forget_snapshot_id, snapshot_id};
 pub use settings::{DebugFlags, FinalizerPolicy};
 
 /// Everything the collector knows about one thread's objects. Accessed only
@@ -104,6 +106,8 @@ pub(crate) struct Heap {
     /// re-check, a tools' counting pass), so that a table's and an entry's
     /// marks need no clearing: a mark is valid for the pass it names.
     pub(crate) table_epoch: Cell<u64>,
+    /// Heap snapshots' object ids, by address ([`ids`]).
+    pub(crate) snapshot_ids: SnapshotIds,
 }
 
 /// Which of the heap's lists a walk covers (see [`Heap::lists`]).
@@ -153,6 +157,7 @@ impl Heap {
             object_overflow: RefCell::new(std::collections::HashMap::new()),
             tables: RefCell::new(Vec::new()),
             table_epoch: Cell::new(0),
+            snapshot_ids: SnapshotIds::new(),
         })
     }
 

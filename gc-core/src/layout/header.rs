@@ -116,7 +116,15 @@ pub(crate) mod flags {
     /// (the object has weak cells). Set when the first cell is listed;
     /// cleared, and the record freed, when the last one leaves the list.
     pub(crate) const HAS_WEAKREFS: u32 = 1 << 11;
-    // Flags are stored in 16 bits (two bytes): bits 5, 10 and 12-15 are free.
+    /// The heap's snapshot-id table (`heap::ids`) holds an id for this
+    /// box: a heap snapshot (`objgraph::write_heap_snapshot`) named it. Set
+    /// together with the table entry; never cleared: whatever frees the box
+    /// (`lifecycle`'s `free_box` and the trashcan's `drop_and_free`) removes
+    /// the entry first, so an address reused by a new box never inherits
+    /// the old box's id. Reference counting's fast path (`release_typed`)
+    /// leaves boxes with this bit to the type-erased path, which does that.
+    pub(crate) const HAS_SNAPSHOT_ID: u32 = 1 << 12;
+    // Flags are stored in 16 bits (two bytes): bits 5, 10 and 13-15 are free.
     // The generation and `COLLECTING` live in the low byte, which
     // `mark_scanned` and `set_generation` rewrite alone.
     const _: () = assert!((GEN_MASK | COLLECTING) & !0xff == 0);

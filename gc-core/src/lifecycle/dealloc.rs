@@ -15,7 +15,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use super::finalize::{Finalized, run_on_refcount_death};
 use super::trashcan;
 use super::weakrefs::{PendingCallbacks, clear_weakrefs};
-use crate::heap::{Heap, count_object, drop_payload, heap, uncount_object};
+use crate::heap::{Heap, count_object, drop_payload, forget_snapshot_id, heap, uncount_object};
 use crate::layout::alloc::deallocate;
 use crate::layout::list::unlink;
 use std::ptr::NonNull;
@@ -35,8 +35,10 @@ pub(crate) unsafe fn release_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>) {
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
     let bits = header.flags();
-    let plain = bits & (flags::HAS_WEAKREFS | flags::VALUE_DROPPED | flags::CONDEMNED) == 0
-        && header.vtable().finalize.is_none();
+    // A box with a snapshot id takes the type-erased path, which forgets
+    // the id before freeing (`heap::ids`); one mask, so no cost here.
+    let slow = flags::HAS_WEAKREFS | flags::VALUE_DROPPED | flags::CONDEMNED;
+    let plain = bits & (slow | flags::HAS_SNAPSHOT_ID) == 0 && header.vtable().finalize.is_none();
     if !plain {
         // SAFETY: forwarded from the caller.
         unsafe { release(h) };
@@ -195,6 +197,8 @@ pub(crate) unsafe fn free_box(h: HeaderPtr) {
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
     debug_assert!(header.weakrefs().is_null());
+    // SAFETY: allocated (caller).
+    unsafe { forget_snapshot_id(h) };
     // SAFETY: allocated (caller).
     let (base, layout) = unsafe { allocation(h) };
     // SAFETY: nothing refers to the box; this is where and how it was

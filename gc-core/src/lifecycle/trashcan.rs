@@ -8,7 +8,7 @@
 //! destruction drains that stack before it returns. A chain of any length is
 //! then dropped in bounded stack space.
 
-use crate::heap::LOCAL;
+use crate::heap::{LOCAL, forget_snapshot_id};
 use crate::layout::alloc::deallocate;
 use crate::layout::list::{next_raw, set_next_raw};
 use std::alloc::Layout;
@@ -94,7 +94,10 @@ pub(crate) unsafe fn drop_and_free_typed<T: ?Sized>(ptr: NonNull<GcBox<T>>, link
     // SAFETY: live, value not dropped (caller); `linked` (caller).
     let (base, layout) = unsafe { allocation_of(ptr, linked) };
     // SAFETY: allocated (caller).
-    unsafe { header_ref(ptr.cast()) }.set(flags::VALUE_DROPPED);
+    let header = unsafe { header_ref(ptr.cast()) };
+    // `release_typed` sends boxes with a snapshot id to `drop_and_free`.
+    debug_assert!(!header.has(flags::HAS_SNAPSHOT_ID));
+    header.set(flags::VALUE_DROPPED);
     let free = Free(base, layout);
     // SAFETY: the value is live and dropped exactly once (flag set above).
     unsafe { std::ptr::drop_in_place(&raw mut (*ptr.as_ptr()).value) };
@@ -176,6 +179,10 @@ unsafe fn drop_and_free(h: HeaderPtr) {
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
     debug_assert!(header.weakrefs().is_null());
+    // Before the value's drop, which may unwind into the guard that frees
+    // the box: the address must not keep its id once freed.
+    // SAFETY: allocated (caller).
+    unsafe { forget_snapshot_id(h) };
     // Read before the value is dropped.
     // SAFETY: allocated (caller).
     let (base, layout) = unsafe { allocation(h) };

@@ -105,30 +105,40 @@ pub fn roots() -> Vec<Object> {
         return Vec::new();
     };
     let mut found = Vec::new();
+    for_each_root(heap, Lists::Generations, |h| {
+        // SAFETY: `h` is on a list; finding roots ran no user code.
+        found.push(unsafe { handle(h) });
+    });
+    found
+}
+
+/// Calls `found` on every object of `which` ([`Lists::Generations`] or
+/// [`Lists::Tracked`]) that [`is_root`], in list order: one pass of the
+/// collector's `gc_refs` phases (or, during a collection, a count of
+/// referrers). Runs no user code, and `found` must not either.
+pub(super) fn for_each_root(heap: &Heap, which: Lists, mut found: impl FnMut(HeaderPtr)) {
     let stored = referrer_counts(heap, Lists::Tracked, Edges::Objects);
     let ran = internal_refs(heap, Lists::Tracked, |h, header, refs| {
         let refs = refs.saturating_sub(lookup(&stored, h));
-        if header.generation().is_some_and(|g| g <= 2) && exceeds(h, refs) {
-            // SAFETY: `h` is on a list; the pass runs no user code.
-            found.push(unsafe { handle(h) });
+        let listed = which != Lists::Generations || header.generation().is_some_and(|g| g <= 2);
+        if listed && exceeds(h, refs) {
+            found(h);
         }
     });
     if !ran {
         let counts = referrer_counts(heap, Lists::All, Edges::Gc);
-        heap.for_each(Lists::Generations, |h, _| {
+        heap.for_each(which, |h, _| {
             if exceeds(h, lookup(&counts, h)) {
-                // SAFETY: `h` is on a list; counting ran no user code.
-                found.push(unsafe { handle(h) });
+                found(h);
             }
         });
     }
-    found
 }
 
 /// `strong > refs + Object handles`, where `refs` counts the references
 /// from tracked objects other than the `Object`s stored in them (those are
 /// counted among the `Object` handles already).
-fn exceeds(h: HeaderPtr, refs: usize) -> bool {
+pub(super) fn exceeds(h: HeaderPtr, refs: usize) -> bool {
     // SAFETY: callers hold a handle to `h` or found it on a list.
     let strong = unsafe { header_ref(h) }.strong();
     strong > refs.saturating_add(object_handles(h))

@@ -9,4 +9,5 @@ mod layers;
 mod layout;
 mod lists;
 mod phases;
+mod snapshot_ids;
 mod teardown;

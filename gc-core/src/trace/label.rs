@@ -1,9 +1,10 @@
 //! Edge labels: where inside its owner an edge was found, the tracer that
 //! reports them to introspection, and [`trace_edges`], the type-erased walk
-//! over a value's edges (CPython's `tp_traverse` call) that every tool uses.
+//! over a value's edges (CPython's `tp_traverse` call) that every tool uses
+//! ([`trace_kinded_edges`] also reports weak edges, for heap snapshots).
 
 use super::{Tracer, sealed};
-use crate::layout::{HeaderPtr, flags, header_ref};
+use crate::layout::{HeaderPtr, WeakCell, flags, header_ref};
 
 /// A segment of an edge label: where inside its owner an edge was found.
 #[derive(Clone, Debug)]
@@ -65,8 +66,15 @@ pub(crate) fn truncate(mut text: String) -> Box<str> {
 /// Renders a label path as Rust-like syntax: `next`, `.0`, `items[3]`,
 /// `Variant.field`, `a.b[2].0`.
 pub(crate) fn render_label(path: &[Segment]) -> String {
-    use std::fmt::Write;
     let mut out = String::new();
+    write_label(path, &mut out);
+    out
+}
+
+/// [`render_label`], appending to `out` (a walk over many edges reuses one
+/// buffer).
+pub(crate) fn write_label(path: &[Segment], out: &mut String) {
+    use std::fmt::Write;
     for (i, seg) in path.iter().enumerate() {
         match seg {
             Segment::Field(name) => {
@@ -90,18 +98,25 @@ pub(crate) fn render_label(path: &[Segment]) -> String {
             }
         }
     }
-    out
 }
 
 /// The tracer behind introspection: calls `visit` for each strong edge with
 /// the label path that leads to it. Not used by collections.
 pub(crate) struct DynTracer<'a> {
     path: Vec<Segment>,
-    visit: &'a mut dyn FnMut(HeaderPtr, &[Segment]),
-    edges: Edges,
+    visit: Visit<'a>,
     /// Whether map entries are labelled by their keys (which costs a string
     /// per entry): only for walks that render labels.
     key_labels: bool,
+}
+
+/// Where a [`DynTracer`] reports edges.
+enum Visit<'a> {
+    /// The strong edges `Edges` selects.
+    Strong(&'a mut dyn FnMut(HeaderPtr, &[Segment]), Edges),
+    /// Every edge, strong and weak, with what holds it
+    /// ([`trace_kinded_edges`]).
+    Kinded(&'a mut dyn FnMut(HeaderPtr, &[Segment], EdgeKind)),
 }
 
 /// Which strong edges a [`trace_edges_of`] walk reports.
@@ -115,13 +130,24 @@ pub(crate) enum Edges {
     Objects,
 }
 
+/// What holds an edge that [`trace_kinded_edges`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EdgeKind {
+    /// A `Gc`: a strong edge.
+    Gc,
+    /// An `Object` stored in the value: a strong edge, also counted as an
+    /// introspection handle.
+    Object,
+    /// A `Weak` whose object is alive: keeps nothing alive.
+    Weak,
+}
+
 impl<'a> DynTracer<'a> {
-    pub(crate) fn new(visit: &'a mut dyn FnMut(HeaderPtr, &[Segment]), edges: Edges) -> Self {
+    fn new(visit: Visit<'a>, key_labels: bool) -> Self {
         DynTracer {
             path: Vec::new(),
             visit,
-            edges,
-            key_labels: false,
+            key_labels,
         }
     }
 }
@@ -154,14 +180,30 @@ impl Tracer for DynTracer<'_> {
     }
 
     fn __edge_header(&mut self, header: HeaderPtr) {
-        if self.edges != Edges::Objects {
-            (self.visit)(header, &self.path);
+        match &mut self.visit {
+            Visit::Strong(visit, edges) => {
+                if *edges != Edges::Objects {
+                    visit(header, &self.path);
+                }
+            }
+            Visit::Kinded(visit) => visit(header, &self.path, EdgeKind::Gc),
         }
     }
 
     fn __object_edge(&mut self, header: HeaderPtr) {
-        if self.edges != Edges::Gc {
-            (self.visit)(header, &self.path);
+        match &mut self.visit {
+            Visit::Strong(visit, edges) => {
+                if *edges != Edges::Gc {
+                    visit(header, &self.path);
+                }
+            }
+            Visit::Kinded(visit) => visit(header, &self.path, EdgeKind::Object),
+        }
+    }
+
+    fn __weak_cell(&mut self, cell: &WeakCell) {
+        if let (Visit::Kinded(visit), Some(target)) = (&mut self.visit, cell.target.get()) {
+            visit(target, &self.path, EdgeKind::Weak);
         }
     }
 }
@@ -193,7 +235,22 @@ pub(crate) unsafe fn trace_labelled_edges(
     visit: &mut dyn FnMut(HeaderPtr, &[Segment]),
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe { walk(h, Edges::All, true, visit) }
+    unsafe { walk(h, Visit::Strong(visit, Edges::All), true) }
+}
+
+/// Every edge of `h`'s value, strong and weak (to objects still alive),
+/// labelled as [`trace_labelled_edges`] labels them, with what holds each
+/// ([`EdgeKind`]): the walk behind heap snapshots.
+///
+/// # Safety
+///
+/// As [`trace_edges`].
+pub(crate) unsafe fn trace_kinded_edges(
+    h: HeaderPtr,
+    visit: &mut dyn FnMut(HeaderPtr, &[Segment], EdgeKind),
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { walk(h, Visit::Kinded(visit), true) }
 }
 
 /// [`trace_edges`], reporting only the edges `edges` selects.
@@ -207,27 +264,22 @@ pub(crate) unsafe fn trace_edges_of(
     visit: &mut dyn FnMut(HeaderPtr, &[Segment]),
 ) {
     // SAFETY: forwarded from the caller.
-    unsafe { walk(h, edges, false, visit) }
+    unsafe { walk(h, Visit::Strong(visit, edges), false) }
 }
 
-/// The walk behind [`trace_edges_of`] and [`trace_labelled_edges`].
+/// The walk behind [`trace_edges_of`], [`trace_labelled_edges`] and
+/// [`trace_kinded_edges`].
 ///
 /// # Safety
 ///
 /// As [`trace_edges`].
-unsafe fn walk(
-    h: HeaderPtr,
-    edges: Edges,
-    key_labels: bool,
-    visit: &mut dyn FnMut(HeaderPtr, &[Segment]),
-) {
+unsafe fn walk(h: HeaderPtr, visit: Visit<'_>, key_labels: bool) {
     // SAFETY: allocated (caller).
     let header = unsafe { header_ref(h) };
     if header.has(flags::VALUE_DROPPED | flags::CONDEMNED) {
         return;
     }
-    let mut tracer = DynTracer::new(visit, edges);
-    tracer.key_labels = key_labels;
+    let mut tracer = DynTracer::new(visit, key_labels);
     // SAFETY: the value is live (checked above); the vtable matches.
     unsafe { (header.vtable().trace_dyn)(h, &mut tracer) };
 }

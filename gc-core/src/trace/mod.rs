@@ -18,8 +18,8 @@ pub use ephemeron::EphemeronTable;
 pub(crate) use erased::{Erased, ErasedTracer};
 
 pub(crate) use label::{
-    Bounded, DynTracer, Edges, Segment, render_label, trace_edges, trace_edges_of,
-    trace_labelled_edges, truncate,
+    Bounded, DynTracer, EdgeKind, Edges, Segment, render_label, trace_edges, trace_edges_of,
+    trace_kinded_edges, trace_labelled_edges, truncate, write_label,
 };
 
 use crate::handles::{Gc, Weak};
