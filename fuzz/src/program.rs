@@ -1126,34 +1126,41 @@ fn step(r: &mut Reader<'_>, op: u8) {
                 1 => Some(Ref::P(key.clone())),
                 _ => root(v >> 2),
             };
-            let Ok(mut map) = holder.fields().wkmap().try_borrow_mut() else {
-                return;
-            };
-            let out = match s % 6 {
-                0 => map.insert(&key, value).flatten(),
-                1 => map.get(&key).cloned().flatten(),
-                2 => map.remove(&key).flatten(),
-                3 => {
-                    map.clear();
-                    None
-                }
-                4 => {
-                    let _ = (map.len(), map.contains_key(&key));
-                    None
-                }
-                _ => {
-                    let keys: Vec<Gc<Plain>> = map.iter().map(|(k, _)| k).collect();
-                    drop(map);
-                    drop(keys);
+            // A value's drop may run a hook that panics: the map's values
+            // changed all the same, so copy them before the panic goes on.
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                let Ok(mut map) = holder.fields().wkmap().try_borrow_mut() else {
                     return;
-                }
-            };
-            drop(map);
-            drop((key, out));
+                };
+                let out = match s % 6 {
+                    0 => map.insert(&key, value).flatten(),
+                    1 => map.get(&key).cloned().flatten(),
+                    2 => map.remove(&key).flatten(),
+                    3 => {
+                        map.clear();
+                        None
+                    }
+                    4 => {
+                        let _ = (map.len(), map.contains_key(&key));
+                        None
+                    }
+                    _ => {
+                        let keys: Vec<Gc<Plain>> = map.iter().map(|(k, _)| k).collect();
+                        drop(map);
+                        drop(keys);
+                        return;
+                    }
+                };
+                drop(map);
+                drop((key, out));
+            }));
             // Only this op changes what the map's values hold: copy it.
             let wk = wk_targets(&holder);
             with_model(|m| m.nodes.entry(holder.id()).or_default().wk = wk);
             note_orphans();
+            if let Err(payload) = outcome {
+                std::panic::resume_unwind(payload);
+            }
         }
         12 => {
             let s = r.byte();

@@ -571,3 +571,20 @@ fn objgraph_sees_heap_map_values_as_internal_and_stack_map_values_as_roots() {
     assert!(roots.contains(&on_stack));
     drop((registry, stack, key));
 }
+
+/// Introspection (and so the graphs and heap snapshots) sees a map's keys
+/// as weak edges and its values as the owner's strong edges, labelled by
+/// the entry.
+#[test]
+fn introspection_labels_a_map_entry_key_and_value() {
+    let registry = Gc::new(Registry {
+        meta: RefCell::new(WeakKeyMap::new()),
+    });
+    let key = node("key");
+    let value = node("value");
+    registry.meta.borrow_mut().insert(&key, value.clone());
+    let edges: Vec<(String, gc_core::Object)> = Gc::to_object(&registry).edges();
+    assert_eq!(edges.len(), 1, "the key is weak: {edges:?}");
+    assert_eq!(edges[0].0, "meta[0].value");
+    assert_eq!(edges[0].1, Gc::to_object(&value));
+}

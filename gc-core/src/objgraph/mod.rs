@@ -123,6 +123,7 @@
 //! | a `Gc` or stored `Object` field | a `property` edge named by its label path: `next`, `.0`, `_cache[2]`, `vars["x"]` (`(value)` when the value is the `Gc` itself) |
 //! | an element of a top-level sequence (`Gc<Vec<Gc<T>>>`) | an `element` edge, `name_or_index` the index |
 //! | a `Weak` whose object is alive | a `weak` edge, named like a property |
+//! | a [`WeakKeyMap`](crate::weakref::WeakKeyMap) entry inside an object | a `weak` edge to the key (`meta[0].key`) and a `property` edge from the object to what the value holds (`meta[0].value`): an ephemeron's value is strong for as long as it lives |
 //!
 //! A label path is the whole way from the value to the `Gc` inside it, so a
 //! `Gc` held in the fourth element of a `_cache: RefCell<Vec<Gc<Job>>>` field
