@@ -17,60 +17,15 @@
 //! `--million` builds a million tracked objects instead and reports the
 //! snapshot's size and how long writing it took.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use gc_core::objgraph::{self, SnapshotStats};
 use gc_core::{self as gc, Gc, Trace};
 
-// ANCHOR: program
-/// objgraph's `MyBigFatObject`: big, and able to refer to others, so it is
-/// tracked (and a node of its own in the snapshot).
-#[derive(Trace)]
-struct MyBigFatObject {
-    payload: Vec<u64>,
-    related: Option<Gc<MyBigFatObject>>,
-}
-
-impl MyBigFatObject {
-    fn new(seed: u64) -> Gc<MyBigFatObject> {
-        Gc::new(MyBigFatObject {
-            payload: vec![seed; 512],
-            related: None,
-        })
-    }
-}
-
-/// `dict(foo=MyBigFatObject(), bar=MyBigFatObject())`.
-#[derive(Trace)]
-struct Entry {
-    foo: Gc<MyBigFatObject>,
-    bar: Gc<MyBigFatObject>,
-}
-
-/// The module whose `_cache` leaks.
-#[derive(Trace)]
-struct Module {
-    _cache: RefCell<Vec<Gc<Entry>>>,
-}
-
-thread_local! {
-    static MODULE: Gc<Module> = Gc::new(Module { _cache: RefCell::new(Vec::new()) });
-}
-
-/// objgraph's `computate_something`: the cache entry leaks, `x` does not.
-fn computate_something(seed: u64) {
-    MODULE.with(|module| {
-        module._cache.borrow_mut().push(Gc::new(Entry {
-            foo: MyBigFatObject::new(seed),
-            bar: MyBigFatObject::new(seed + 1),
-        }));
-    });
-    let x = MyBigFatObject::new(seed + 2); // this one doesn't leak
-    drop(x);
-}
-// ANCHOR_END: program
+// The program: `gc_examples::cache_leak` (examples/src/lib.rs), objgraph's
+// `computate_something` and the module whose `_cache` it fills.
+use gc_examples::cache_leak::{computate_something, module};
 
 fn main() -> std::io::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -82,7 +37,7 @@ fn main() -> std::io::Result<()> {
     }
 
     // ANCHOR: snapshots
-    MODULE.with(|_| ()); // the module exists before the first snapshot
+    drop(module()); // the module exists before the first snapshot
     let before = dir.join("gc-core-before.heapsnapshot");
     let stats = objgraph::write_heap_snapshot(&before)?;
     report(&before, &stats);
