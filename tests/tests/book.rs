@@ -39,6 +39,10 @@ fn chapters() -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "reads the book's files: nothing unsafe to check, and slow under Miri"
+)]
 fn every_chapter_is_a_doctest() {
     let lib = std::fs::read_to_string(workspace().join("examples/src/lib.rs"))
         .expect("examples/src/lib.rs");
@@ -58,6 +62,10 @@ fn every_chapter_is_a_doctest() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "reads the book's files: nothing unsafe to check, and slow under Miri"
+)]
 fn every_image_a_chapter_names_exists() {
     let src = workspace().join("book/src");
     let mut checked = 0;
