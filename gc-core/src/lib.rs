@@ -178,12 +178,12 @@
 //! | layer | module | what (CPython) |
 //! |---|---|---|
 //! | 1 | `layout` | the box: header, flags, vtable shape, container lists, allocation, weak cell shape (`PyGC_Head`, `gc_list_*`, `PyObject_Malloc`) |
-//! | 2 | `trace` | the contract: [`Trace`], [`Tracer`], [`DropOk`], [`Finalize`], [`Describe`], std impls, edge labels (`tp_traverse`) |
-//! | 3 | `heap` | the per-thread heap's data: generations, stats, settings, callbacks, `gc.garbage`, thread exit (`GCState`) |
+//! | 2 | `trace` | the contract: [`Trace`], [`Tracer`], [`DropOk`], [`Finalize`], [`Describe`], std impls, edge labels, a weak-key map's ephemeron table (`tp_traverse`) |
+//! | 3 | `heap` | the per-thread heap's data: generations, stats, settings, callbacks, `gc.garbage`, the registry of ephemeron tables, heap snapshots' ids, thread exit (`GCState`) |
 //! | 4 | `lifecycle` | one object's life outside collections: dealloc, finalizer on refcount death, weak references, trashcan (`_Py_Dealloc`, `PyObject_ClearWeakRefs`, `Py_TRASHCAN`) |
-//! | 5 | [`collector`] | collections, in pipeline order: schedule, driver, reachability, finalizers, teardown, debug lines (`Python/gc.c`) |
+//! | 5 | [`collector`] | collections, in pipeline order: schedule, driver, reachability (with ephemerons), finalizers, teardown, debug lines (`Python/gc.c`) |
 //! | 6 | `handles` | [`Gc`], [`Weak`], [`Object`], and the one place a type's vtable is built |
-//! | 7 | `gcmodule`, `closure`, [`weakref`], [`objgraph`], [`testing`] | tools: the `gc` module's functions and introspection, traced closures ([`Closure`]), weak collections, leak hunting, leak assertions for tests |
+//! | 7 | `gcmodule`, `closure`, [`weakref`], [`objgraph`], [`testing`] | tools: the `gc` module's functions and introspection, traced closures ([`Closure`]), weak collections, leak hunting and V8 heap snapshots, leak assertions for tests |
 
 #![cfg_attr(feature = "nightly", feature(coerce_unsized, unsize))]
 
