@@ -83,23 +83,27 @@ impl<P> Deaths<P> {
         self.live.set(0);
     }
 
-    /// Removes the entries whose member died since the last purge. `locate`
-    /// turns what a callback queued into the entry's key (`None`: the entry
-    /// is gone). A queued key may name an entry that was replaced by a live
-    /// one meanwhile: `is_dead` checks the entry before it goes.
+    /// Takes out the entries whose member died since the last purge, for
+    /// the caller to drop (`WeakKeyMap` drops them only once it no longer
+    /// holds its entries). `locate` turns what a callback queued into the
+    /// entry's key (`None`: the entry is gone). A queued key may name an
+    /// entry that was replaced by a live one meanwhile: `is_dead` checks the
+    /// entry before it goes.
     fn purge<Q: Eq + Hash, E>(
         &self,
         entries: &mut HashMap<Q, E>,
         locate: impl Fn(P) -> Option<Q>,
         is_dead: impl Fn(&E) -> bool,
-    ) {
+    ) -> Vec<E> {
+        let mut dead = Vec::new();
         for queued in self.take_dead() {
             if let Some(key) = locate(queued)
                 && entries.get(&key).is_some_and(&is_dead)
             {
-                entries.remove(&key);
+                dead.extend(entries.remove(&key));
             }
         }
+        dead
     }
 }
 
@@ -155,8 +159,10 @@ impl<T: 'static> WeakSet<T> {
 
     /// Reclaims the storage of dead members.
     pub fn purge(&mut self) {
-        self.deaths
-            .purge(&mut self.entries, Some, |w| !w.is_alive());
+        drop(
+            self.deaths
+                .purge(&mut self.entries, Some, |w| !w.is_alive()),
+        );
     }
 
     /// Adds `member`; returns whether it was not a member yet.
@@ -318,11 +324,11 @@ impl<K: Eq + Hash + 'static, T: 'static> WeakValueMap<K, T> {
     pub fn purge(&mut self) {
         // An upgraded key is a second strong handle only until its entry is
         // looked up (and removed): within this `&mut self` call.
-        self.deaths.purge(
+        drop(self.deaths.purge(
             &mut self.entries,
             |key| key.upgrade().map(SharedKey),
             |w| !w.is_alive(),
-        );
+        ));
     }
 
     /// Maps `key` to `value`; returns the previous live value, if any. An
@@ -564,16 +570,8 @@ impl<T: 'static, V> WeakKeyMap<T, V> {
     /// Takes out the entries whose key died since the last purge, for the
     /// caller to drop once it no longer holds the entries.
     fn take_dead(&mut self) -> Vec<KeyEntry<T, V>> {
-        let queued = self.table().deaths.take_dead();
-        let entries = self.entries_mut();
-        let mut dead = Vec::new();
-        for key in queued {
-            // A queued key may name an entry replaced by a live one since.
-            if entries.get(&key).is_some_and(|e| !e.key.is_alive()) {
-                dead.extend(entries.remove(&key));
-            }
-        }
-        dead
+        let deaths = Rc::clone(&self.table().deaths);
+        deaths.purge(self.entries_mut(), Some, |e| !e.key.is_alive())
     }
 
     /// Reclaims the entries, values included, whose key died.
